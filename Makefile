@@ -1,0 +1,35 @@
+# SwiftUV: `make demo` and `make test` work on a fresh Debian machine with Swift.
+SWIFT ?= swift
+# Warnings are errors: the package builds with zero warnings.
+STRICT = -Xswiftc -warnings-as-errors
+
+.PHONY: deps build test test-plain test-asan sanitize tsan demo clean
+
+deps:
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libuv; then \
+		echo "installing libuv1-dev (and pkg-config)"; \
+		(apt-get install -y libuv1-dev pkg-config || (apt-get update && apt-get install -y libuv1-dev pkg-config)); \
+	fi
+	@echo "libuv $$(pkg-config --modversion libuv)"
+
+build: deps
+	$(SWIFT) build $(STRICT)
+
+test: deps build test-plain test-asan
+
+test-plain:
+	$(SWIFT) test $(STRICT)
+
+test-asan: deps
+	$(SWIFT) test $(STRICT) --sanitize=address --scratch-path .build-asan
+
+tsan: deps
+	$(SWIFT) test $(STRICT) --sanitize=thread --scratch-path .build-tsan
+
+sanitize: test-asan tsan
+
+demo: deps
+	$(SWIFT) run uvdemo both
+
+clean:
+	rm -rf .build .build-asan .build-tsan

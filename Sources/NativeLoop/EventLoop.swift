@@ -1,0 +1,358 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CNativeSystem
+
+/// How `run` iterates, as `uv_run_mode`.
+package enum NativeRunMode: Sendable {
+    case `default`, once, noWait
+}
+
+/// The from-scratch event loop: one thread, epoll, an eventfd for wake-ups,
+/// a self-pipe for signals, a timer heap and libuv 1.44.2's phase order.
+package final class NativeEventLoop {
+    /// The cached loop time in milliseconds (`uv_now`).
+    package private(set) var time: UInt64 = 0
+    var stopFlag = false
+    package private(set) var isClosed = false
+
+    let epollFD: Int32
+    var watchers: [IOWatcher?] = []
+    var watcherQueue: [IOWatcher] = []
+    var nfds = 0
+    private let events: UnsafeMutablePointer<epoll_event>
+    private static let maxEvents: Int32 = 1024
+    private var batchCount = 0
+
+    // Handles: every open handle in init order, the closing stack, counters.
+    var handleHead: NativeHandle?
+    unowned(unsafe) var handleTail: NativeHandle?
+    package private(set) var handleCount = 0
+    /// Active and referenced handles: what keeps the loop alive.
+    var activeHandles = 0
+    package internal(set) var activeRequests = 0
+    var closingHandles: NativeHandle?
+
+    /// Callbacks deferred to the pending phase.
+    var pendingQueue: [() -> Void] = []
+
+    let timers = TimerHeap()
+    var timerCounter: UInt64 = 0
+
+    let idleHandles = WatcherList()
+    let prepareHandles = WatcherList()
+    let checkHandles = WatcherList()
+    var watcherStartCounter: UInt64 = 0
+
+    // Cross-thread wake-ups: one eventfd serves async handles and pool completions.
+    let wakeFD: Int32
+    private var wakeWatcher: IOWatcher!
+    var asyncHandles: [NativeAsync] = []
+    let completionFlag = AsyncFlag()
+    let completionLock = Lock()
+    var completions: [NativeWork] = []
+
+    // Signals: the process-wide handler writes (signum, token) records here.
+    let signalReadFD: Int32
+    let signalWriteFD: Int32
+    private var signalWatcher: IOWatcher!
+    var signalHandles: [UInt32: NativeSignal] = [:]
+    var signalTokenCounter: UInt32 = 0
+
+    // uv_metrics_idle_time
+    package var measuresIdleTime = false
+    package private(set) var idleTime: UInt64 = 0
+
+    private var running = false
+
+    package init() throws(NativeError) {
+        epollFD = try syscall { epoll_create1(Int32(EPOLL_CLOEXEC)) }
+        do {
+            wakeFD = try syscall { eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK)) }
+        } catch {
+            closeDescriptor(epollFD)
+            throw error
+        }
+        var fds: [Int32] = [-1, -1]
+        do {
+            _ = try syscall { pipe(&fds) }
+            try makeNonBlockingCloexec(fds[0])
+            try makeNonBlockingCloexec(fds[1])
+        } catch {
+            for fd in fds where fd >= 0 { closeDescriptor(fd) }
+            closeDescriptor(wakeFD)
+            closeDescriptor(epollFD)
+            throw error
+        }
+        signalReadFD = fds[0]
+        signalWriteFD = fds[1]
+        events = .allocate(capacity: Int(Self.maxEvents))
+        time = loopClockMilliseconds()
+        wakeWatcher = IOWatcher(fd: wakeFD) { [unowned self] _ in self.wakeupReceived() }
+        signalWatcher = IOWatcher(fd: signalReadFD) { [unowned self] _ in self.signalsReceived() }
+        ioStart(wakeWatcher, UInt32(EPOLLIN.rawValue))
+        ioStart(signalWatcher, UInt32(EPOLLIN.rawValue))
+    }
+
+    deinit {
+        if !isClosed { releaseResources() }
+        events.deallocate()
+    }
+
+    // MARK: Time
+
+    /// `uv_update_time`.
+    package func updateTime() {
+        time = loopClockMilliseconds()
+    }
+
+    // MARK: Liveness
+
+    /// `uv_loop_alive`.
+    package var isAlive: Bool {
+        activeHandles > 0 || activeRequests > 0 || !pendingQueue.isEmpty || closingHandles != nil
+    }
+
+    /// `uv_backend_timeout`: 0 while interest changes wait to reach epoll.
+    package var backendTimeout: Int32 {
+        watcherQueue.isEmpty ? computeTimeout() : 0
+    }
+
+    private func computeTimeout() -> Int32 {
+        if !stopFlag && (activeHandles > 0 || activeRequests > 0)
+            && pendingQueue.isEmpty && idleHandles.isEmpty && closingHandles == nil {
+            return nextTimeout()
+        }
+        return 0
+    }
+
+    /// `uv_stop`: the current iteration finishes, then `run` returns.
+    package func stop() { stopFlag = true }
+
+    // MARK: Run
+
+    /// `uv_run`. Not reentrant: a nested call fails with `EBUSY`.
+    package func run(_ mode: NativeRunMode) throws(NativeError) -> Bool {
+        if isClosed { throw .invalidArgument }
+        if running { throw .busy }
+        running = true
+        defer { running = false }
+
+        var alive = isAlive
+        if !alive { updateTime() }
+        while alive && !stopFlag {
+            updateTime()
+            runTimers()
+            let canSleep = pendingQueue.isEmpty && idleHandles.isEmpty
+            runPending()
+            runWatchers(idleHandles)
+            runWatchers(prepareHandles)
+            var timeout: Int32 = 0
+            if (mode == .once && canSleep) || mode == .default {
+                timeout = computeTimeout()
+            }
+            poll(timeout)
+            var passes = 0
+            while passes < 8 && !pendingQueue.isEmpty {
+                runPending()
+                passes += 1
+            }
+            runWatchers(checkHandles)
+            runClosingHandles()
+            if mode == .once {
+                updateTime()
+                runTimers()
+            }
+            alive = isAlive
+            if mode != .default { break }
+        }
+        stopFlag = false
+        return alive
+    }
+
+    /// Defers `callback` to the pending phase of this or the next iteration.
+    package func enqueuePending(_ callback: @escaping () -> Void) {
+        pendingQueue.append(callback)
+    }
+
+    private func runPending() {
+        if pendingQueue.isEmpty { return }
+        let batch = pendingQueue
+        pendingQueue.removeAll(keepingCapacity: true)
+        for callback in batch { callback() }
+    }
+
+    private func runClosingHandles() {
+        var next = closingHandles
+        closingHandles = nil
+        while let handle = next {
+            next = handle.nextClosing
+            handle.nextClosing = nil
+            handle.finishClose()
+        }
+    }
+
+    // MARK: Poll
+
+    /// One poll phase, following libuv's epoll backend: retries an early or
+    /// interrupted wake-up for the rest of the timeout, runs signal watchers
+    /// after every other I/O callback, and polls again without blocking when
+    /// a full batch of events came back.
+    private func poll(_ requestedTimeout: Int32) {
+        if nfds == 0 { return }
+        applyWatcherChanges()
+
+        let base = time
+        var count = 48
+        var realTimeout = requestedTimeout
+        var timeout = requestedTimeout
+        while true {
+            let entry: UInt64 = (measuresIdleTime && timeout != 0) ? monotonicNanoseconds() : 0
+            var n: Int32
+            do {
+                n = try syscall(retryOnInterrupt: false) { epoll_wait(epollFD, events, Self.maxEvents, timeout) }
+            } catch {
+                if error.code != -EINTR { fatalError("epoll_wait failed: \(error.code)") }
+                n = -1
+            }
+            updateTime()
+            if entry != 0 { idleTime &+= monotonicNanoseconds() &- entry }
+
+            if n > 0 {
+                var haveSignals = false
+                var nevents = 0
+                batchCount = Int(n)
+                var i = 0
+                while i < batchCount {
+                    let pe = events + i
+                    i += 1
+                    let fd = pe.pointee.data.fd
+                    if fd == -1 { continue }  // invalidated during this batch
+                    guard Int(fd) < watchers.count, let w = watchers[Int(fd)] else {
+                        var e = epoll_event()
+                        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, &e)
+                        continue
+                    }
+                    let errOrHup = UInt32(EPOLLERR.rawValue | EPOLLHUP.rawValue)
+                    var got = pe.pointee.events & (w.pevents | errOrHup)
+                    if got == UInt32(EPOLLERR.rawValue) || got == UInt32(EPOLLHUP.rawValue) {
+                        // Only an error or hang-up: hand it to the read/write path.
+                        got |= w.pevents & UInt32(EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLPRI.rawValue)
+                    }
+                    if got != 0 {
+                        if w === signalWatcher {
+                            haveSignals = true
+                        } else {
+                            w.callback(got)
+                        }
+                        nevents += 1
+                    }
+                }
+                batchCount = 0
+                if haveSignals {
+                    signalWatcher.callback(UInt32(EPOLLIN.rawValue))
+                    return  // let the loop cycle now
+                }
+                if nevents != 0 {
+                    count -= 1
+                    if n == Self.maxEvents && count != 0 {
+                        timeout = 0
+                        continue
+                    }
+                    return
+                }
+            }
+            if timeout == 0 { return }
+            if timeout == -1 { continue }
+            // libuv 1.44.2 subtracts the whole time since `base` on every retry.
+            realTimeout -= Int32(truncatingIfNeeded: time &- base)
+            if realTimeout <= 0 { return }
+            timeout = realTimeout
+        }
+    }
+
+    func invalidatePendingEvents(fd: Int32) {
+        var i = 0
+        while i < batchCount {
+            if events[i].data.fd == fd { events[i].data.fd = -1 }
+            i += 1
+        }
+    }
+
+    // MARK: Wake-ups
+
+    /// Wakes the loop thread; safe from any thread.
+    func wakeUp() {
+        var one: UInt64 = 1
+        while true {
+            let r = write(wakeFD, &one, 8)
+            if r == 8 { return }
+            if r == -1 && errno == EINTR { continue }
+            return  // EAGAIN: the counter is saturated, the loop is awake anyway
+        }
+    }
+
+    private func wakeupReceived() {
+        var value: UInt64 = 0
+        _ = read(wakeFD, &value, 8)
+        // The thread pool's completions come first, as libuv's internal async
+        // handle is the first one a loop initialises.
+        if completionFlag.consume() { runCompletions() }
+        if asyncHandles.isEmpty { return }
+        let snapshot = asyncHandles
+        for handle in snapshot where !handle.isClosing {
+            if handle.flag.consume() { handle.callback?() }
+        }
+    }
+
+    // MARK: Walk and close
+
+    /// Every handle not yet closed, in init order (`uv_walk`).
+    package var handles: [NativeHandle] {
+        var result: [NativeHandle] = []
+        result.reserveCapacity(handleCount)
+        var h = handleHead
+        while let handle = h {
+            result.append(handle)
+            h = handle.nextHandle
+        }
+        return result
+    }
+
+    /// `uv_loop_close`: `EBUSY` while a request is active or a handle has not
+    /// finished closing.
+    package func close() throws(NativeError) {
+        if isClosed { throw .invalidArgument }
+        if activeRequests > 0 || handleHead != nil { throw .busy }
+        releaseResources()
+        isClosed = true
+    }
+
+    private func releaseResources() {
+        SignalRegistry.forget(loop: self)
+        closeDescriptor(signalReadFD)
+        closeDescriptor(signalWriteFD)
+        closeDescriptor(wakeFD)
+        closeDescriptor(epollFD)
+    }
+
+    func link(_ handle: NativeHandle) {
+        if let tail = handleTail {
+            tail.nextHandle = handle
+            handle.prevHandle = tail
+        } else {
+            handleHead = handle
+        }
+        handleTail = handle
+        handleCount += 1
+    }
+
+    func unlink(_ handle: NativeHandle) {
+        let next = handle.nextHandle
+        if let prev = handle.prevHandle { prev.nextHandle = next } else { handleHead = next }
+        if let next { next.prevHandle = handle.prevHandle } else { handleTail = handle.prevHandle }
+        handle.prevHandle = nil
+        handle.nextHandle = nil
+        handleCount -= 1
+    }
+}

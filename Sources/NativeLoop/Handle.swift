@@ -1,0 +1,108 @@
+/// The kinds of native handle, named as libuv's `uv_handle_type`.
+package enum NativeHandleKind: Sendable {
+    case timer, idle, prepare, check, async, signal
+}
+
+/// The base of every native handle: its flags, its place in the loop's handle
+/// list, and the close protocol (stop at once, close callback in the closing
+/// phase, last closed first).
+package class NativeHandle {
+    package let loop: NativeEventLoop
+    package let kind: NativeHandleKind
+    /// The owner's pointer, as `uv_handle_t.data`.
+    package var data: UnsafeMutableRawPointer?
+
+    private var active = false
+    private var referenced = true
+    private var closing = false
+    private var closed = false
+    private var closeCallback: (() -> Void)?
+
+    var nextHandle: NativeHandle?
+    unowned(unsafe) var prevHandle: NativeHandle?
+    var nextClosing: NativeHandle?
+
+    init(loop: NativeEventLoop, kind: NativeHandleKind) {
+        self.loop = loop
+        self.kind = kind
+        loop.link(self)
+    }
+
+    /// `uv_is_active`.
+    package var isActive: Bool { active }
+    /// `uv_is_closing`: closing or closed.
+    package var isClosing: Bool { closing }
+    /// `uv_has_ref`.
+    package var hasRef: Bool { referenced }
+
+    /// `uv_ref`.
+    package func ref() {
+        if referenced { return }
+        referenced = true
+        if closing { return }
+        if active { loop.activeHandles += 1 }
+    }
+
+    /// `uv_unref`.
+    package func unref() {
+        if !referenced { return }
+        referenced = false
+        if closing { return }
+        if active { loop.activeHandles -= 1 }
+    }
+
+    /// Marks the handle active (`uv__handle_start`).
+    final func markActive() {
+        if active { return }
+        active = true
+        if referenced { loop.activeHandles += 1 }
+    }
+
+    /// Marks the handle inactive (`uv__handle_stop`).
+    final func markInactive() {
+        if !active { return }
+        active = false
+        if referenced { loop.activeHandles -= 1 }
+    }
+
+    /// `uv_close`. The caller guarantees the handle is not already closing.
+    package func close(_ callback: (() -> Void)?) {
+        precondition(!closing, "close called twice on a native handle")
+        // Stop first, while the handle still counts as open.
+        willClose()
+        closing = true
+        closeCallback = callback
+        makeClosePending()
+    }
+
+    final func makeClosePending() {
+        nextClosing = loop.closingHandles
+        loop.closingHandles = self
+    }
+
+    /// Kind-specific stop on close.
+    func willClose() {}
+
+    /// Whether the close may complete now; a signal handle with undelivered
+    /// signals says no and goes back on the closing list.
+    func readyToFinishClose() -> Bool { true }
+
+    final func finishClose() {
+        guard readyToFinishClose() else {
+            makeClosePending()
+            return
+        }
+        closed = true
+        if referenced {
+            referenced = false
+        }
+        loop.unlink(self)
+        didClose()
+        let callback = closeCallback
+        closeCallback = nil
+        callback?()
+    }
+
+    /// Kind-specific clean-up after the close completed.
+    func didClose() {}
+}

@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// An error of the native engine: a negative errno, which is libuv's own error
+/// code on Unix (`UV_ENOENT == -ENOENT`). SwiftUV turns it into a `UVError`.
+package struct NativeError: Error, Equatable, Sendable {
+    package let code: Int32
+    package init(code: Int32) { self.code = code }
+    package init(errno value: Int32) { self.code = -value }
+
+    package static let invalidArgument = NativeError(errno: EINVAL)
+    package static let busy = NativeError(errno: EBUSY)
+    package static let cancelled = NativeError(errno: ECANCELED)
+    package static let alreadyInProgress = NativeError(errno: EALREADY)
+}
+
+/// The one place the native engine calls the kernel: retries `EINTR` (unless
+/// the caller wants to see it) and turns `-1`/errno into a `NativeError`.
+@inline(__always)
+package func syscall<T: FixedWidthInteger>(
+    retryOnInterrupt: Bool = true,
+    _ body: () -> T
+) throws(NativeError) -> T {
+    while true {
+        let result = body()
+        if result != -1 { return result }
+        let err = errno
+        if err == EINTR && retryOnInterrupt { continue }
+        throw NativeError(errno: err)
+    }
+}
+
+/// The monotonic clock in nanoseconds (libuv's `hrtime` reads the same clock).
+@inline(__always)
+package func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+}
+
+/// The clock the loop caches its time from: libuv uses the coarse monotonic
+/// clock when it has millisecond granularity or better, else the precise one.
+let loopClock: clockid_t = {
+    var res = timespec()
+    if clock_getres(CLOCK_MONOTONIC_COARSE, &res) == 0 && res.tv_sec == 0 && res.tv_nsec <= 1_000_000 {
+        return CLOCK_MONOTONIC_COARSE
+    }
+    return CLOCK_MONOTONIC
+}()
+
+@inline(__always)
+func loopClockMilliseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(loopClock, &ts)
+    return (UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)) / 1_000_000
+}
+
+/// A pthread mutex and condition variable at stable heap addresses.
+final class Lock: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(cond, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        pthread_mutex_destroy(mutex)
+        cond.deallocate()
+        mutex.deallocate()
+    }
+
+    @inline(__always) func lock() { pthread_mutex_lock(mutex) }
+    @inline(__always) func unlock() { pthread_mutex_unlock(mutex) }
+    func wait() { pthread_cond_wait(cond, mutex) }
+    func signal() { pthread_cond_signal(cond) }
+
+    @inline(__always)
+    func withLock<R>(_ body: () throws -> R) rethrows -> R {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
+}
+
+/// Sets `O_NONBLOCK` and `FD_CLOEXEC` on a descriptor.
+func makeNonBlockingCloexec(_ fd: Int32) throws(NativeError) {
+    let flags = try syscall { fcntl(fd, F_GETFL) }
+    _ = try syscall { fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
+    let fdFlags = try syscall { fcntl(fd, F_GETFD) }
+    _ = try syscall { fcntl(fd, F_SETFD, fdFlags | FD_CLOEXEC) }
+}
+
+/// Closes a descriptor once; `EINTR` is not retried (Linux has closed it anyway).
+func closeDescriptor(_ fd: Int32) {
+    _ = try? syscall(retryOnInterrupt: false) { close(fd) }
+}

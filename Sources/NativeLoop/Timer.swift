@@ -1,0 +1,139 @@
+/// A timer handle (`uv_timer_t`).
+package final class NativeTimer: NativeHandle {
+    private var callback: (() -> Void)?
+    fileprivate(set) var due: UInt64 = 0
+    fileprivate(set) var startID: UInt64 = 0
+    fileprivate var heapIndex = -1
+    /// `uv_timer_get_repeat` / `uv_timer_set_repeat`.
+    package var repeatInterval: UInt64 = 0
+
+    package init(loop: NativeEventLoop) {
+        super.init(loop: loop, kind: .timer)
+    }
+
+    /// `uv_timer_start`: due at the cached loop time plus `timeout` (saturating);
+    /// restarting an active timer gives it a new start id.
+    package func start(timeout: UInt64, repeat: UInt64, callback: @escaping () -> Void) {
+        if isActive { stop() }
+        let (sum, overflow) = loop.time.addingReportingOverflow(timeout)
+        due = overflow ? .max : sum
+        repeatInterval = `repeat`
+        self.callback = callback
+        startID = loop.timerCounter
+        loop.timerCounter &+= 1
+        loop.timers.insert(self)
+        markActive()
+    }
+
+    /// `uv_timer_stop`.
+    package func stop() {
+        if !isActive { return }
+        loop.timers.remove(self)
+        markInactive()
+    }
+
+    /// `uv_timer_again`: `EINVAL` if never started; a no-op when the repeat is 0.
+    package func again() throws(NativeError) {
+        guard let callback else { throw .invalidArgument }
+        if repeatInterval != 0 {
+            stop()
+            start(timeout: repeatInterval, repeat: repeatInterval, callback: callback)
+        }
+    }
+
+    /// `uv_timer_get_due_in`.
+    package var dueIn: UInt64 {
+        loop.time >= due ? 0 : due - loop.time
+    }
+
+    override func willClose() { stop() }
+    override func didClose() { callback = nil }
+
+    fileprivate func fire() {
+        stop()
+        try? again()
+        callback?()
+    }
+}
+
+extension NativeEventLoop {
+    /// Runs every timer due by the cached time: each is stopped and, if it
+    /// repeats, rescheduled before its callback runs.
+    func runTimers() {
+        while let timer = timers.min, timer.due <= time {
+            timer.fire()
+        }
+    }
+
+    /// Milliseconds until the earliest timer (`-1` if none, capped at `Int32.max`).
+    func nextTimeout() -> Int32 {
+        guard let timer = timers.min else { return -1 }
+        if timer.due <= time { return 0 }
+        return Int32(clamping: timer.due - time)
+    }
+}
+
+/// A binary min-heap of timers ordered by (due, start id), each timer knowing
+/// its index so that stop is O(log n).
+final class TimerHeap {
+    private var items: [NativeTimer] = []
+
+    var min: NativeTimer? { items.first }
+    var count: Int { items.count }
+
+    @inline(__always)
+    private static func less(_ a: NativeTimer, _ b: NativeTimer) -> Bool {
+        a.due != b.due ? a.due < b.due : a.startID < b.startID
+    }
+
+    func insert(_ t: NativeTimer) {
+        t.heapIndex = items.count
+        items.append(t)
+        siftUp(items.count - 1)
+    }
+
+    func remove(_ t: NativeTimer) {
+        let i = t.heapIndex
+        guard i >= 0, i < items.count, items[i] === t else { return }
+        let last = items.count - 1
+        if i != last {
+            items.swapAt(i, last)
+            items[i].heapIndex = i
+        }
+        items.removeLast()
+        t.heapIndex = -1
+        if i < items.count {
+            siftDown(i)
+            siftUp(i)
+        }
+    }
+
+    private func siftUp(_ start: Int) {
+        var i = start
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard Self.less(items[i], items[parent]) else { break }
+            items.swapAt(i, parent)
+            items[i].heapIndex = i
+            items[parent].heapIndex = parent
+            i = parent
+        }
+    }
+
+    private func siftDown(_ start: Int) {
+        var i = start
+        let n = items.count
+        while true {
+            let l = 2 * i + 1
+            if l >= n { break }
+            var smallest = l
+            let r = l + 1
+            if r < n && Self.less(items[r], items[l]) { smallest = r }
+            guard Self.less(items[smallest], items[i]) else { break }
+            items.swapAt(i, smallest)
+            items[i].heapIndex = i
+            items[smallest].heapIndex = smallest
+            i = smallest
+        }
+    }
+}

@@ -1,0 +1,183 @@
+import CUV
+import NativeLoop
+
+/// The kind of a handle (`uv_handle_type`).
+public enum HandleType: String, Sendable {
+    case timer, idle, prepare, check, async, signal
+}
+
+/// A long-lived object on a loop: a timer, a watcher, an async door, a
+/// signal watcher.
+///
+/// **Lifetime.** A handle keeps itself alive from init until its close
+/// callback has run, so dropping your last reference to an active handle does
+/// not stop it. In return every handle must be closed, as in libuv: a handle
+/// never closed stays on its loop (see `Loop.walk`, `Loop.closeAll` and
+/// `Loop.shutdown`).
+///
+/// **Misuse.** Every method on a handle that is closing or closed throws
+/// `UVError.invalidArgument` with a context saying so; a second `close` is
+/// such a call. Nothing of the kind reaches libuv, where it would abort.
+///
+/// The corresponding libuv type is `uv_handle_t`.
+public class Handle {
+    enum Core {
+        case uv(UnsafeMutablePointer<uv_handle_t>)
+        case native(NativeHandle)
+    }
+
+    enum State { case open, closing, closed }
+
+    /// The loop this handle belongs to.
+    public let loop: Loop
+    /// The handle's kind.
+    public let type: HandleType
+    let core: Core
+    private(set) var state = State.open
+    private var closeCallback: ((Handle) -> Void)?
+
+    init(loop: Loop, type: HandleType, core: Core) {
+        self.loop = loop
+        self.type = type
+        self.core = core
+        // The pin: released after the close callback.
+        let pinned = Unmanaged.passRetained(self).toOpaque()
+        switch core {
+        case .uv(let h): h.pointee.data = pinned
+        case .native(let h): h.data = pinned
+        }
+        loop.liveHandleCount += 1
+    }
+
+    /// Allocates a libuv handle of type `T` and runs its init function;
+    /// frees it again if init fails.
+    static func makeUV<T>(
+        _: T.Type, on loop: UnsafeMutablePointer<uv_loop_t>,
+        _ initialize: (UnsafeMutablePointer<uv_loop_t>, UnsafeMutablePointer<T>) -> Int32
+    ) throws(UVError) -> Core {
+        let h = UnsafeMutablePointer<T>.allocate(capacity: 1)
+        let status = initialize(loop, h)
+        if status != 0 {
+            h.deallocate()
+            throw UVError(code: status)
+        }
+        return .uv(UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_handle_t.self))
+    }
+
+    /// The handle whose `data` is `pointer`.
+    @inline(__always)
+    static func owner<H: Handle>(of pointer: UnsafeMutableRawPointer?, as: H.Type) -> H {
+        Unmanaged<H>.fromOpaque(pointer!).takeUnretainedValue()
+    }
+
+    /// Throws unless the handle is open.
+    @inline(__always)
+    final func ensureOpen(_ operation: @autoclosure () -> String) throws(UVError) {
+        if state != .open {
+            throw UVError.invalidArgument.with(context: "\(operation()): the \(type.rawValue) handle is \(state == .closing ? "closing" : "closed")")
+        }
+    }
+
+    /// Whether the handle is active: a started timer or watcher, an async
+    /// handle before close (`uv_is_active`).
+    public final var isActive: Bool {
+        if state == .closed { return false }
+        switch core {
+        case .uv(let h): return uv_is_active(h) != 0
+        case .native(let h): return h.isActive
+        }
+    }
+
+    /// Whether `close` has been called (`uv_is_closing`): true while closing
+    /// and after.
+    public final var isClosing: Bool { state != .open }
+
+    /// Whether the handle keeps the loop alive while active (`uv_has_ref`).
+    public final var hasRef: Bool {
+        if state == .closed { return false }
+        switch core {
+        case .uv(let h): return uv_has_ref(h) != 0
+        case .native(let h): return h.hasRef
+        }
+    }
+
+    /// Lets the handle keep the loop alive while it is active (the default).
+    ///
+    /// The corresponding libuv function is `uv_ref`.
+    public final func ref() throws(UVError) {
+        try ensureOpen("ref")
+        switch core {
+        case .uv(let h): uv_ref(h)
+        case .native(let h): h.ref()
+        }
+    }
+
+    /// Stops the handle from keeping the loop alive; it still gets its
+    /// callbacks while the loop runs for other reasons.
+    ///
+    /// The corresponding libuv function is `uv_unref`.
+    public final func unref() throws(UVError) {
+        try ensureOpen("unref")
+        switch core {
+        case .uv(let h): uv_unref(h)
+        case .native(let h): h.unref()
+        }
+    }
+
+    /// Closes the handle: it stops at once, and `callback` runs in the
+    /// closing phase of the loop's iteration (close callbacks run last closed,
+    /// first called). A second call throws `UVError.invalidArgument`.
+    ///
+    /// The corresponding libuv function is `uv_close`.
+    public final func close(_ callback: ((Handle) -> Void)? = nil) throws(UVError) {
+        try ensureOpen("close")
+        state = .closing
+        closeCallback = callback
+        willClose()
+        switch core {
+        case .uv(let h):
+            uv_close(h) { h in
+                Handle.owner(of: h?.pointee.data, as: Handle.self).finishClose()
+            }
+        case .native(let h):
+            h.close { [unowned(unsafe) self] in self.finishClose() }
+        }
+    }
+
+    /// Kind-specific work before the close starts.
+    func willClose() {}
+
+    /// Drops the user's closures, which may hold the handle.
+    func releaseCallbacks() {}
+
+    private func finishClose() {
+        state = .closed
+        releaseCallbacks()
+        if case .uv(let h) = core { h.deallocate() }
+        loop.liveHandleCount -= 1
+        let callback = closeCallback
+        closeCallback = nil
+        callback?(self)
+        Unmanaged.passUnretained(self).release()
+    }
+}
+
+extension Handle: CustomStringConvertible {
+    public var description: String {
+        let status = state == .open ? (isActive ? "active" : "inactive") : (state == .closing ? "closing" : "closed")
+        return "\(type.rawValue) (\(status))"
+    }
+}
+
+/// Converts a `Duration` to whole milliseconds for libuv, saturating at
+/// `UInt64.max`. Negative durations are refused.
+func milliseconds(_ d: Duration) throws(UVError) -> UInt64 {
+    let (seconds, attoseconds) = d.components
+    if seconds < 0 || attoseconds < 0 {
+        throw UVError.invalidArgument.with(context: "a duration must not be negative")
+    }
+    let (ms, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1000)
+    if overflow { return .max }
+    let (sum, overflow2) = ms.addingReportingOverflow(UInt64(attoseconds / 1_000_000_000_000_000))
+    return overflow2 ? .max : sum
+}

@@ -1,0 +1,316 @@
+import CUV
+import NativeLoop
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Which engine runs a loop: libuv itself, or SwiftUV's from-scratch loop
+/// that follows libuv 1.44.2's rules.
+public enum Backend: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// The system libuv (the reference).
+    case libuv
+    /// SwiftUV's own loop over epoll, eventfd and a thread pool.
+    case native
+
+    public var description: String { rawValue }
+}
+
+/// How `Loop.run` iterates (`uv_run_mode`).
+public enum RunMode: Sendable {
+    /// Until nothing keeps the loop alive or `stop()` is called (`UV_RUN_DEFAULT`).
+    case `default`
+    /// One iteration, blocking for I/O if there is nothing else to do (`UV_RUN_ONCE`).
+    case once
+    /// One iteration without blocking (`UV_RUN_NOWAIT`).
+    case noWait
+}
+
+/// An event loop, run by one thread at a time, on the backend chosen when it
+/// is made. Handles and requests are created on a loop and belong to it.
+///
+/// The corresponding libuv type is `uv_loop_t`.
+public final class Loop {
+    enum Core {
+        case uv(UnsafeMutablePointer<uv_loop_t>)
+        case native(NativeEventLoop)
+    }
+
+    /// Options fixed when the loop is made.
+    public struct Options: OptionSet, Sendable {
+        public let rawValue: Int
+        public init(rawValue: Int) { self.rawValue = rawValue }
+        /// Accumulate the time spent waiting for events (`UV_METRICS_IDLE_TIME`).
+        public static let measureIdleTime = Options(rawValue: 1)
+    }
+
+    let core: Core
+    /// The engine behind this loop.
+    public let backend: Backend
+    private let isDefaultLoop: Bool
+    /// Whether `close()` has succeeded.
+    public private(set) var isClosed = false
+    private var running = false
+    private var lastNow: UInt64 = 0
+
+    /// Handles made on this loop whose close has not completed: a debug
+    /// counter that tests use to prove nothing leaked.
+    public internal(set) var liveHandleCount = 0
+    /// Requests submitted on this loop whose callback has not run.
+    public internal(set) var liveRequestCount = 0
+
+    /// Makes a new loop (`uv_loop_init`).
+    public init(backend: Backend = .libuv, options: Options = []) throws(UVError) {
+        self.backend = backend
+        self.isDefaultLoop = false
+        switch backend {
+        case .libuv:
+            let loop = UnsafeMutablePointer<uv_loop_t>.allocate(capacity: 1)
+            let status = uv_loop_init(loop)
+            if status != 0 {
+                loop.deallocate()
+                throw UVError(code: status)
+            }
+            if options.contains(.measureIdleTime) {
+                _ = swiftuv_loop_configure_idle_time(loop)
+            }
+            core = .uv(loop)
+        case .native:
+            do {
+                let loop = try NativeEventLoop()
+                loop.measuresIdleTime = options.contains(.measureIdleTime)
+                core = .native(loop)
+            } catch {
+                throw UVError(error)
+            }
+        }
+    }
+
+    private init(defaultLoopOn backend: Backend) throws(UVError) {
+        self.backend = backend
+        self.isDefaultLoop = true
+        switch backend {
+        case .libuv:
+            guard let loop = uv_default_loop() else { throw UVError.noMemory }
+            core = .uv(loop)
+        case .native:
+            do { core = .native(try NativeEventLoop()) } catch { throw UVError(error) }
+        }
+    }
+
+    deinit {
+        // Every handle and request keeps its loop alive, so a loop that goes
+        // away has nothing left on it and closes cleanly. (Were it busy, the
+        // libuv loop would be leaked rather than freed under libuv's feet.)
+        if !isClosed { try? close() }
+    }
+
+    nonisolated(unsafe) private static var defaultLoop: Loop?
+    nonisolated(unsafe) private static let defaultLoopLock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(m, nil)
+        return m
+    }()
+
+    /// The process's default loop (`uv_default_loop`), made on first use. Its
+    /// backend is libuv unless the environment variable `SWIFTUV_BACKEND` says
+    /// `native`, so that one program can be run on either backend unchanged.
+    /// After it is closed, the next use makes a new one. Use it from one thread.
+    public static var `default`: Loop {
+        pthread_mutex_lock(defaultLoopLock)
+        defer { pthread_mutex_unlock(defaultLoopLock) }
+        if let loop = defaultLoop, !loop.isClosed { return loop }
+        let name = getenv("SWIFTUV_BACKEND").map { String(cString: $0) } ?? "libuv"
+        let backend = Backend(rawValue: name) ?? .libuv
+        do {
+            let loop = try Loop(defaultLoopOn: backend)
+            defaultLoop = loop
+            return loop
+        } catch {
+            fatalError("SwiftUV: cannot make the default loop: \(error)")
+        }
+    }
+
+    func ensureOpen(_ operation: @autoclosure () -> String) throws(UVError) {
+        if isClosed { throw UVError.invalidArgument.with(context: "\(operation()): the loop is closed") }
+    }
+
+    // MARK: Running
+
+    /// Runs the loop (`uv_run`). Returns whether it is still alive: whether
+    /// an active, referenced handle, an active request or a closing handle
+    /// remains. Not reentrant: a call from a callback of the same loop throws
+    /// `UVError.busy`.
+    ///
+    /// The corresponding libuv function is `uv_run`.
+    @discardableResult
+    public func run(_ mode: RunMode = .default) throws(UVError) -> Bool {
+        try ensureOpen("Loop.run")
+        switch core {
+        case .uv(let loop):
+            if running { throw UVError.busy.with(context: "Loop.run: the loop is already running") }
+            running = true
+            defer { running = false }
+            let m: uv_run_mode
+            switch mode {
+            case .default: m = UV_RUN_DEFAULT
+            case .once: m = UV_RUN_ONCE
+            case .noWait: m = UV_RUN_NOWAIT
+            }
+            return uv_run(loop, m) != 0
+        case .native(let loop):
+            let m: NativeRunMode
+            switch mode {
+            case .default: m = .default
+            case .once: m = .once
+            case .noWait: m = .noWait
+            }
+            do {
+                return try loop.run(m)
+            } catch {
+                throw UVError(error).with(context: "Loop.run: the loop is already running")
+            }
+        }
+    }
+
+    /// Makes `run` return after the current iteration (`uv_stop`).
+    public func stop() {
+        if isClosed { return }
+        switch core {
+        case .uv(let loop): uv_stop(loop)
+        case .native(let loop): loop.stop()
+        }
+    }
+
+    /// The cached loop time in milliseconds, updated at the start of each
+    /// iteration (`uv_now`).
+    public var now: UInt64 {
+        if isClosed { return lastNow }
+        switch core {
+        case .uv(let loop): return uv_now(loop)
+        case .native(let loop): return loop.time
+        }
+    }
+
+    /// Refreshes the cached loop time (`uv_update_time`).
+    public func updateTime() {
+        if isClosed { return }
+        switch core {
+        case .uv(let loop): uv_update_time(loop)
+        case .native(let loop): loop.updateTime()
+        }
+    }
+
+    /// Whether `run` would iterate (`uv_loop_alive`).
+    public var isAlive: Bool {
+        if isClosed { return false }
+        switch core {
+        case .uv(let loop): return uv_loop_alive(loop) != 0
+        case .native(let loop): return loop.isAlive
+        }
+    }
+
+    /// How long the next poll would block, in milliseconds; -1 for no limit
+    /// (`uv_backend_timeout`).
+    public var backendTimeout: Int32 {
+        if isClosed { return 0 }
+        switch core {
+        case .uv(let loop): return uv_backend_timeout(loop)
+        case .native(let loop): return loop.backendTimeout
+        }
+    }
+
+    /// Nanoseconds spent waiting for events, when the loop was made with
+    /// `.measureIdleTime`; 0 otherwise (`uv_metrics_idle_time`).
+    public var idleTime: UInt64 {
+        if isClosed { return 0 }
+        switch core {
+        case .uv(let loop): return uv_metrics_idle_time(loop)
+        case .native(let loop): return loop.idleTime
+        }
+    }
+
+    // MARK: Handles
+
+    /// Every handle of this loop whose close has not completed, closing ones
+    /// included, in the order they were made (`uv_walk`). The list is taken
+    /// before `body` runs, so `body` may close handles.
+    public func walk(_ body: (Handle) -> Void) {
+        for handle in handles { body(handle) }
+    }
+
+    /// The handles `walk` visits.
+    public var handles: [Handle] {
+        if isClosed { return [] }
+        var result: [Handle] = []
+        switch core {
+        case .uv(let loop):
+            withUnsafeMutablePointer(to: &result) { out in
+                uv_walk(loop, { h, arg in
+                    guard let h, let data = h.pointee.data, let arg else { return }
+                    let list = arg.assumingMemoryBound(to: [Handle].self)
+                    list.pointee.append(Unmanaged<Handle>.fromOpaque(data).takeUnretainedValue())
+                }, out)
+            }
+        case .native(let loop):
+            for h in loop.handles {
+                if let data = h.data { result.append(Unmanaged<Handle>.fromOpaque(data).takeUnretainedValue()) }
+            }
+        }
+        return result
+    }
+
+    /// Closes every handle that is not already closing. Their close
+    /// callbacks run on the next iteration.
+    public func closeAll() {
+        for handle in handles where !handle.isClosing {
+            try? handle.close()
+        }
+    }
+
+    /// Closes the loop once nothing is left on it (`uv_loop_close`). Throws
+    /// `UVError.busy` while a handle has not finished closing or a request
+    /// is in flight.
+    public func close() throws(UVError) {
+        try ensureOpen("Loop.close")
+        switch core {
+        case .uv(let loop):
+            if running { throw UVError.busy.with(context: "Loop.close: the loop is running") }
+            let now = uv_now(loop)
+            try check(uv_loop_close(loop))
+            lastNow = now
+            if !isDefaultLoop { loop.deallocate() }
+        case .native(let loop):
+            let now = loop.time
+            do { try loop.close() } catch { throw UVError(error) }
+            lastNow = now
+        }
+        isClosed = true
+    }
+
+    /// Closes every handle, runs until their close callbacks and all requests
+    /// in flight have completed, then closes the loop: libuv's
+    /// walk-close-run-close dance. A work item that never finishes keeps it
+    /// waiting.
+    public func shutdown() throws(UVError) {
+        try ensureOpen("Loop.shutdown")
+        while true {
+            closeAll()
+            _ = try run(.default)
+            do {
+                try close()
+                return
+            } catch UVError.busy {
+                continue
+            }
+        }
+    }
+}
+
+/// The high-resolution monotonic clock in nanoseconds (`uv_hrtime`). Both
+/// backends read the same clock, and a loop's `now` is this value in
+/// milliseconds when it was last updated.
+public func hrtime() -> UInt64 { uv_hrtime() }
+
+/// The version of the libuv that the libuv backend runs (`uv_version_string`).
+public var libuvVersion: String { String(cString: uv_version_string()) }

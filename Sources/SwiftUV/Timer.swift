@@ -1,0 +1,116 @@
+import CUV
+import NativeLoop
+
+/// Calls back after a timeout, and then every `repeat` milliseconds if that
+/// is not zero. Timers due at the same loop time fire in the order they were
+/// started.
+///
+/// The corresponding libuv type is `uv_timer_t`.
+public final class Timer: Handle {
+    private var callback: ((Timer) -> Void)?
+    private lazy var nativeFire: () -> Void = { [unowned(unsafe) self] in self.callback?(self) }
+
+    /// Makes a stopped timer on `loop`.
+    ///
+    /// The corresponding libuv function is `uv_timer_init`.
+    public init(loop: Loop) throws(UVError) {
+        try loop.ensureOpen("Timer.init")
+        let core: Core
+        switch loop.core {
+        case .uv(let l): core = try Handle.makeUV(uv_timer_t.self, on: l) { uv_timer_init($0, $1) }
+        case .native(let l): core = .native(NativeTimer(loop: l))
+        }
+        super.init(loop: loop, type: .timer, core: core)
+    }
+
+    @inline(__always)
+    private var uvTimer: UnsafeMutablePointer<uv_timer_t>? {
+        if case .uv(let h) = core { return UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_timer_t.self) }
+        return nil
+    }
+
+    @inline(__always)
+    private var nativeTimer: NativeTimer {
+        guard case .native(let h) = core else { preconditionFailure() }
+        return unsafeDowncast(h, to: NativeTimer.self)
+    }
+
+    /// Starts the timer: `callback` runs `timeout` milliseconds after the
+    /// loop's cached time, then every `repeat` milliseconds if it is not 0.
+    /// Starting an active timer restarts it. A missing callback throws
+    /// `UVError.invalidArgument`.
+    ///
+    /// The corresponding libuv function is `uv_timer_start`.
+    public func start(timeout: UInt64, repeat: UInt64 = 0, _ callback: ((Timer) -> Void)?) throws(UVError) {
+        try ensureOpen("Timer.start")
+        guard let callback else {
+            throw UVError.invalidArgument.with(context: "Timer.start: no callback")
+        }
+        self.callback = callback
+        if let t = uvTimer {
+            try check(uv_timer_start(t, { t in
+                let timer = Handle.owner(of: t?.pointee.data, as: Timer.self)
+                timer.callback?(timer)
+            }, timeout, `repeat`))
+        } else {
+            nativeTimer.start(timeout: timeout, repeat: `repeat`, callback: nativeFire)
+        }
+    }
+
+    /// Starts the timer with `Duration`s, rounded down to milliseconds.
+    ///
+    /// The corresponding libuv function is `uv_timer_start`.
+    public func start(after timeout: Duration, repeat: Duration = .zero, _ callback: ((Timer) -> Void)?) throws(UVError) {
+        try start(timeout: milliseconds(timeout), repeat: milliseconds(`repeat`), callback)
+    }
+
+    /// Stops the timer; its callback will not run. Stopping a stopped timer
+    /// does nothing.
+    ///
+    /// The corresponding libuv function is `uv_timer_stop`.
+    public func stop() throws(UVError) {
+        try ensureOpen("Timer.stop")
+        if let t = uvTimer { try check(uv_timer_stop(t)) } else { nativeTimer.stop() }
+    }
+
+    /// Restarts a repeating timer with its repeat as the timeout; does nothing
+    /// when the repeat is 0. Throws `UVError.invalidArgument` if the timer was
+    /// never started.
+    ///
+    /// The corresponding libuv function is `uv_timer_again`.
+    public func again() throws(UVError) {
+        try ensureOpen("Timer.again")
+        if let t = uvTimer {
+            try check(uv_timer_again(t))
+        } else {
+            do { try nativeTimer.again() } catch { throw UVError(error).with(context: "Timer.again: the timer was never started") }
+        }
+    }
+
+    /// The repeat interval in milliseconds (`uv_timer_get_repeat`); 0 once closed.
+    public var repeatInterval: UInt64 {
+        guard state == .open else { return 0 }
+        if let t = uvTimer { return uv_timer_get_repeat(t) }
+        return nativeTimer.repeatInterval
+    }
+
+    /// Sets the repeat interval; it takes effect at the next reschedule.
+    ///
+    /// The corresponding libuv function is `uv_timer_set_repeat`.
+    public func setRepeat(_ milliseconds: UInt64) throws(UVError) {
+        try ensureOpen("Timer.setRepeat")
+        if let t = uvTimer { uv_timer_set_repeat(t, milliseconds) } else { nativeTimer.repeatInterval = milliseconds }
+    }
+
+    /// Milliseconds until the timer is (or, stopped, was) due, by the loop's
+    /// cached time; 0 once that time has come, and once closed.
+    ///
+    /// The corresponding libuv function is `uv_timer_get_due_in`.
+    public var dueIn: UInt64 {
+        guard state == .open else { return 0 }
+        if let t = uvTimer { return uv_timer_get_due_in(t) }
+        return nativeTimer.dueIn
+    }
+
+    override func releaseCallbacks() { callback = nil }
+}

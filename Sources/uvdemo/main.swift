@@ -1,0 +1,93 @@
+import SwiftUV
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A first small program: the phases of one loop, traced on the backend
+/// named on the command line (`libuv`, `native`, or `both`, the default).
+func phases(on backend: Backend) throws(UVError) -> [String] {
+    let loop = try Loop(backend: backend)
+    var trace: [String] = []
+    let start = loop.now
+    func log(_ s: String) { trace.append(pad(String(loop.now - start), 4, left: true) + " ms  " + s) }
+
+    let idle = try Idle(loop: loop)
+    let prepare = try Prepare(loop: loop)
+    let check = try Check(loop: loop)
+    let timer = try Timer(loop: loop)
+    var iterations = 0
+
+    try idle.start { _ in log("idle") }
+    try prepare.start { _ in log("prepare") }
+    try check.start { _ in
+        log("check")
+        iterations += 1
+        if iterations == 2 { try? idle.stop() }
+    }
+    try timer.start(timeout: 20, repeat: 20) { t in
+        log("timer (repeat \(t.repeatInterval) ms)")
+        if iterations >= 4 {
+            for h in loop.handles { try? h.close { h in log("close \(h.type)") } }
+        }
+    }
+    let work = try loop.queueWork({ () -> Int in (1...1000).reduce(0, +) }) { result in
+        log("work done: \(result)")
+    }
+    _ = work
+    try loop.run()
+    try loop.close()
+    log("loop closed")
+    return trace
+}
+
+let which = CommandLine.arguments.dropFirst().first ?? "both"
+let backends: [Backend]
+switch which {
+case "both": backends = Backend.allCases
+case let name:
+    guard let b = Backend(rawValue: name) else {
+        writeStderr("usage: uvdemo [libuv|native|both]\n")
+        exit(2)
+    }
+    backends = [b]
+}
+
+print("SwiftUV on libuv \(libuvVersion): the phases of one loop\n")
+do {
+    var traces: [[String]] = []
+    for b in backends { traces.append(try phases(on: b)) }
+    if traces.count == 1 {
+        print("[\(backends[0])]")
+        traces[0].forEach { print("  " + $0) }
+    } else {
+        let width = max(36, (traces[0].map(\.count).max() ?? 0) + 2)
+        print("libuv".padded(width) + "native")
+        for i in 0..<max(traces[0].count, traces[1].count) {
+            let l = i < traces[0].count ? traces[0][i] : ""
+            let r = i < traces[1].count ? traces[1][i] : ""
+            print(l.padded(width) + r)
+        }
+        let strip = { (line: String) in String(line.drop(while: { $0 != "s" }).dropFirst()) }
+        let same = traces[0].map(strip) == traces[1].map(strip)
+        print(same ? "\nverdict: same order of events on both backends"
+                   : "\nverdict: the event order differs")
+    }
+} catch {
+    print("error: \(error)")
+    exit(1)
+}
+
+func pad(_ s: String, _ width: Int, left: Bool = false) -> String {
+    let fill = String(repeating: " ", count: max(0, width - s.count))
+    return left ? fill + s : s + fill
+}
+
+extension String {
+    func padded(_ width: Int) -> String { pad(self, width) }
+}
+
+func writeStderr(_ s: String) {
+    var bytes = Array(s.utf8)
+    _ = write(2, &bytes, bytes.count)
+}

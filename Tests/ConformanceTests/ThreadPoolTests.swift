@@ -1,0 +1,89 @@
+import Foundation
+import SwiftUV
+import Synchronization
+import Testing
+
+/// The cases of libuv's test-threadpool.c and test-threadpool-cancel.c.
+@Suite("Thread pool")
+struct ThreadPoolTests {
+    @Test("threadpool_queue_work_simple", arguments: backends)
+    func queueWorkSimple(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let workCalls = Atomic<Int>(0)
+            var afterCalls = 0
+            let loopThread = pthread_self()
+            try loop.queueWork({ () -> Bool in
+                workCalls.add(1, ordering: .relaxed)
+                return pthread_equal(pthread_self(), loopThread) != 0
+            }) { result in
+                afterCalls += 1
+                #expect(pthread_equal(pthread_self(), loopThread) != 0, "completion on the loop thread")
+                #expect((try? result.get()) == false, "work on a pool thread")
+            }
+            try loop.run()
+            #expect(workCalls.load(ordering: .relaxed) == 1)
+            #expect(afterCalls == 1)
+        }
+    }
+
+    @Test("threadpool_queue_work_einval", arguments: backends)
+    func queueWorkEinval(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            var afterCalls = 0
+            #expect(throws: UVError.invalidArgument) {
+                try loop.queueWork(nil as (@Sendable () -> Int)?) { _ in afterCalls += 1 }
+            }
+            try loop.run()
+            #expect(afterCalls == 0)
+        }
+    }
+
+    @Test("threadpool_cancel_work: queued work is cancelled, its work never runs", arguments: backends)
+    func cancelQueued(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            // Fill every pool thread with work that waits for a gate, so the
+            // next items stay queued.
+            let gate = DispatchSemaphore(value: 0)
+            let threads = Int(ProcessInfo.processInfo.environment["UV_THREADPOOL_SIZE"] ?? "4") ?? 4
+            let started = DispatchSemaphore(value: 0)
+            var blockersDone = 0
+            for _ in 0..<threads {
+                try loop.queueWork({ started.signal(); gate.wait() }) { _ in blockersDone += 1 }
+            }
+            for _ in 0..<threads { started.wait() }
+
+            let ran = Atomic<Int>(0)
+            var results: [UVError?] = []
+            var requests: [Work] = []
+            for _ in 0..<5 {
+                requests.append(try loop.queueWork({ ran.add(1, ordering: .relaxed) }) { result in
+                    if case .failure(let e) = result { results.append(e) } else { results.append(nil) }
+                })
+            }
+            for r in requests { try r.cancel() }
+            for _ in 0..<threads { gate.signal() }
+            try loop.run()
+            #expect(ran.load(ordering: .relaxed) == 0)
+            #expect(results.count == 5)
+            #expect(results.allSatisfy { $0 == .cancelled })
+            #expect(blockersDone == threads)
+            // Finished: cancel is refused.
+            #expect(throws: UVError.busy) { try requests[0].cancel() }
+        }
+    }
+
+    @Test("cancel of running work gives EBUSY and the work completes", arguments: backends)
+    func cancelRunning(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let started = DispatchSemaphore(value: 0)
+            let gate = DispatchSemaphore(value: 0)
+            var status: Result<Int, UVError>?
+            let work = try loop.queueWork({ () -> Int in started.signal(); gate.wait(); return 5 }) { status = $0 }
+            started.wait()
+            #expect(throws: UVError.busy) { try work.cancel() }
+            gate.signal()
+            try loop.run()
+            #expect((try? status?.get()) == 5)
+        }
+    }
+}

@@ -19,7 +19,7 @@ public struct UVError: Error, Hashable, Sendable, CustomStringConvertible {
         self.context = nil
     }
 
-    init(code: Int32, context: String?) {
+    public init(code: Int32, context: String?) {
         self.code = code
         self.context = context
     }
@@ -29,7 +29,7 @@ public struct UVError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The same code with a note on what was refused.
-    func with(context: String) -> UVError { UVError(code: code, context: context) }
+    public func with(context: String) -> UVError { UVError(code: code, context: context) }
 
     /// The error's name, as `uv_err_name` (`"EINVAL"`).
     public var name: String {

@@ -18,13 +18,13 @@ build: deps
 test: deps build test-plain test-asan
 
 test-plain:
-	$(SWIFT) test $(STRICT)
+	$(SWIFT) test $(STRICT) --disable-xctest
 
 test-asan: deps
-	$(SWIFT) test $(STRICT) --sanitize=address --scratch-path .build-asan
+	$(SWIFT) test $(STRICT) --disable-xctest --sanitize=address --scratch-path .build-asan
 
 tsan: deps
-	$(SWIFT) test $(STRICT) --sanitize=thread --scratch-path .build-tsan
+	$(SWIFT) test $(STRICT) --disable-xctest --sanitize=thread --scratch-path .build-tsan
 
 sanitize: test-asan tsan
 

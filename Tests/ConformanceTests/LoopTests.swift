@@ -282,4 +282,66 @@ struct LoopTests {
         #expect(plain.idleTime == 0)
         try assertClosesClean(plain)
     }
+
+    @Test("backend timeout rules: -1, idle, closing, stop", arguments: backends)
+    func backendTimeoutRules(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let primer = try Idle(loop: loop)
+            try primer.start { _ in }
+            try loop.run(.noWait)
+            try primer.stop()
+
+            // Only an active async handle, no timer: block forever.
+            let async = try Async(loop: loop, nil)
+            #expect(loop.backendTimeout == -1)
+            // Any started idle handle, even unref'd: do not block.
+            try primer.unref()
+            try primer.start { _ in }
+            #expect(loop.backendTimeout == 0)
+            try primer.stop()
+            #expect(loop.backendTimeout == -1)
+            // A timer due in 200 ms bounds the wait.
+            let timer = try Timer(loop: loop)
+            try timer.start(timeout: 200, repeat: 0) { _ in }
+            #expect(loop.backendTimeout == 200)
+            // A handle closing: do not block.
+            try Timer(loop: loop).close()
+            #expect(loop.backendTimeout == 0)
+            try loop.run(.noWait)
+            #expect(loop.backendTimeout > 0 && loop.backendTimeout <= 200)
+            // The stop flag: do not block.
+            loop.stop()
+            #expect(loop.backendTimeout == 0)
+            try loop.run(.noWait)
+            try async.close()
+        }
+    }
+
+    @Test("ref: an empty loop's run returns at once; has_ref follows ref/unref", arguments: backends)
+    func refAndHasRef(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            #expect(try loop.run() == false)
+            let idle = try Idle(loop: loop)
+            #expect(idle.hasRef)
+            try idle.unref()
+            #expect(!idle.hasRef)
+            try idle.ref()
+            #expect(idle.hasRef)
+        }
+    }
+
+    @Test("ONCE with nothing to do but a far timer blocks once, then returns alive", arguments: backends)
+    func onceBlocksForTimer(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let far = try Timer(loop: loop)
+            try far.start(timeout: 60_000, repeat: 0) { _ in }
+            let near = try Timer(loop: loop)
+            var nearCalls = 0
+            try near.start(timeout: 20, repeat: 0) { _ in nearCalls += 1 }
+            let start = loop.now
+            #expect(try loop.run(.once) == true)
+            #expect(nearCalls == 1)
+            #expect(loop.now - start >= 20)
+        }
+    }
 }

@@ -261,4 +261,51 @@ struct TimerTests {
             #expect(calls == 1)
         }
     }
+
+    @Test("timer_from_check", arguments: backends)
+    func fromCheck(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let prepare = try Prepare(loop: loop)
+            let check = try Check(loop: loop)
+            let timer = try Timer(loop: loop)
+            var prepareCalls = 0, checkCalls = 0, timerCalls = 0
+            let timerCallback: (Timer) -> Void = { t in
+                try? t.stop()
+                #expect(prepareCalls == 1 && checkCalls == 1 && timerCalls == 0)
+                timerCalls += 1
+            }
+            try check.start { c in
+                try? c.stop()
+                try? timer.stop()  // runs before the timer's callback
+                try? timer.start(timeout: 50, repeat: 0, timerCallback)
+                try? prepare.start { p in
+                    try? p.stop()
+                    #expect(prepareCalls == 0 && checkCalls == 1 && timerCalls == 0)
+                    prepareCalls += 1
+                }
+                #expect(prepareCalls == 0 && checkCalls == 0 && timerCalls == 0)
+                checkCalls += 1
+            }
+            try timer.start(timeout: 50, repeat: 0, timerCallback)
+            #expect(try loop.run() == false)
+            #expect(prepareCalls == 1 && checkCalls == 1 && timerCalls == 1)
+            for h: Handle in [prepare, check, timer] { try h.close() }
+            try loop.run(.once)
+        }
+    }
+
+    @Test("timer_ref: an unref'd timer, started or not, keeps nothing alive", arguments: backends)
+    func timerRef(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let idle = try Timer(loop: loop)
+            try idle.unref()
+            #expect(try loop.run() == false)
+            let started = try Timer(loop: loop)
+            var calls = 0
+            try started.start(timeout: 10, repeat: 10) { _ in calls += 1 }
+            try started.unref()
+            #expect(try loop.run() == false)
+            #expect(calls == 0)
+        }
+    }
 }

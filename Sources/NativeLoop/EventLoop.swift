@@ -66,13 +66,10 @@ package final class NativeEventLoop {
     private var running = false
 
     package init() throws(NativeError) {
+        // Descriptors in libuv's order: epoll, the process-wide signal lock
+        // pipe (first loop only), the loop's signal pipe, the eventfd.
         epollFD = try syscall { epoll_create1(Int32(EPOLL_CLOEXEC)) }
-        do {
-            wakeFD = try syscall { eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK)) }
-        } catch {
-            closeDescriptor(epollFD)
-            throw error
-        }
+        SignalRegistry.prepare()
         var fds: [Int32] = [-1, -1]
         do {
             _ = try syscall { pipe(&fds) }
@@ -80,12 +77,19 @@ package final class NativeEventLoop {
             try makeNonBlockingCloexec(fds[1])
         } catch {
             for fd in fds where fd >= 0 { closeDescriptor(fd) }
-            closeDescriptor(wakeFD)
             closeDescriptor(epollFD)
             throw error
         }
         signalReadFD = fds[0]
         signalWriteFD = fds[1]
+        do {
+            wakeFD = try syscall { eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK)) }
+        } catch {
+            closeDescriptor(signalReadFD)
+            closeDescriptor(signalWriteFD)
+            closeDescriptor(epollFD)
+            throw error
+        }
         events = .allocate(capacity: Int(Self.maxEvents))
         time = loopClockMilliseconds()
         wakeWatcher = IOWatcher(fd: wakeFD) { [unowned self] _ in self.wakeupReceived() }
@@ -323,7 +327,7 @@ package final class NativeEventLoop {
     /// finished closing.
     package func close() throws(NativeError) {
         if isClosed { throw .invalidArgument }
-        if activeRequests > 0 || handleHead != nil { throw .busy }
+        if running || activeRequests > 0 || handleHead != nil { throw .busy }
         releaseResources()
         isClosed = true
     }

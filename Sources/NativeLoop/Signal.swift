@@ -27,17 +27,22 @@ package final class NativeSignal: NativeHandle {
 
     deinit { caught.deallocate() }
 
-    /// `uv_signal_start` / `uv_signal_start_oneshot`.
+    /// `uv_signal_start` / `uv_signal_start_oneshot`. As in libuv, only
+    /// signal 0 is refused before an active watcher is stopped; any other
+    /// invalid signal fails in `sigaction` and leaves the watcher stopped.
     package func start(signum newSignum: Int32, oneShot newOneShot: Bool, callback: @escaping (Int32) -> Void) throws(NativeError) {
-        if newSignum <= 0 || newSignum >= 65 { throw .invalidArgument }
+        if newSignum == 0 { throw .invalidArgument }
         if newSignum == signum {
             self.callback = callback
             return
         }
         if signum != 0 { stop() }
-        let installed = SignalRegistry.add(signum: newSignum, fd: loop.signalWriteFD, token: token,
-                                           oneShot: newOneShot, caught: caught)
-        guard installed else { throw .invalidArgument }
+        let entry = SignalRegistry.Slot(
+            signum: newSignum, oneShot: oneShot || newOneShot,
+            loopKey: UInt(bitPattern: ObjectIdentifier(loop)),
+            handleKey: UInt(bitPattern: ObjectIdentifier(self)),
+            fd: loop.signalWriteFD, token: token, caught: caught)
+        guard SignalRegistry.add(entry, startedOneShot: newOneShot) else { throw .invalidArgument }
         signum = newSignum
         if newOneShot { oneShot = true }
         self.callback = callback
@@ -47,14 +52,14 @@ package final class NativeSignal: NativeHandle {
     /// `uv_signal_stop`.
     package func stop() {
         if signum == 0 { return }
-        SignalRegistry.remove(token: token, fd: loop.signalWriteFD)
+        SignalRegistry.remove(token: token, fd: loop.signalWriteFD, removedOneShot: oneShot)
         signum = 0
         markInactive()
     }
 
     override func willClose() { stop() }
 
-    override func readyToFinishClose() -> Bool { caught.pointee <= dispatched }
+    override func readyToFinishClose() -> Bool { cnative_counter_load(caught) <= dispatched }
 
     override func didClose() {
         loop.signalHandles[token] = nil
@@ -103,26 +108,35 @@ extension NativeEventLoop {
     }
 }
 
-/// The process-wide table the signal handler reads: a fixed array of slots
-/// (no allocation, no Swift runtime calls in the handler) guarded by a lock
-/// made of a pipe holding one token, which the handler can take safely.
-/// Threads that change the table block every signal while they hold it.
+/// The process-wide table the signal handler reads: a compact array of
+/// slots kept in libuv's order (signal, normal before one-shot, loop, handle),
+/// guarded by a lock made of a pipe holding one token, which the handler can
+/// take safely. Threads that change the table block every signal while they
+/// hold the lock, so the handler never waits on its own thread. The handler
+/// neither allocates nor calls into the Swift runtime.
 enum SignalRegistry {
     struct Slot {
         var signum: Int32
+        /// Sticky, as libuv's `UV_SIGNAL_ONE_SHOT` flag.
+        var oneShot: Bool
+        var loopKey: UInt
+        var handleKey: UInt
         var fd: Int32
         var token: UInt32
-        var oneShot: Bool
-        var caught: UnsafeMutablePointer<Int>?
+        var caught: UnsafeMutablePointer<Int>
+
+        func precedes(_ other: Slot) -> Bool {
+            if signum != other.signum { return signum < other.signum }
+            if oneShot != other.oneShot { return !oneShot }
+            if loopKey != other.loopKey { return loopKey < other.loopKey }
+            return handleKey < other.handleKey
+        }
     }
 
-    static let capacity = 512
-
-    nonisolated(unsafe) static let slots: UnsafeMutablePointer<Slot> = {
-        let p = UnsafeMutablePointer<Slot>.allocate(capacity: capacity)
-        p.initialize(repeating: Slot(signum: 0, fd: -1, token: 0, oneShot: false, caught: nil), count: capacity)
-        return p
-    }()
+    // Read by the handler under the lock; changed only under the lock.
+    nonisolated(unsafe) static var slots = UnsafeMutablePointer<Slot>.allocate(capacity: 64)
+    nonisolated(unsafe) static var capacity = 64
+    nonisolated(unsafe) static var count = 0
 
     /// The lock pipe: [read, write], blocking, holding one byte when free.
     nonisolated(unsafe) static let lockPipe: UnsafeMutablePointer<Int32> = {
@@ -135,10 +149,10 @@ enum SignalRegistry {
         return p
     }()
 
-    /// Which signals have our handler installed, and whether it resets on delivery.
-    nonisolated(unsafe) static var installed = [Int8](repeating: 0, count: 65)  // 0 none, 1 normal, 2 one-shot
+    /// Opens the lock pipe; the first loop does it at init, as libuv's does.
+    static func prepare() { _ = lockPipe }
 
-    static func lockFromHandler() -> Bool {
+    static func lock() -> Bool {
         var token: UInt8 = 0
         while true {
             let r = read(lockPipe[0], &token, 1)
@@ -153,29 +167,27 @@ enum SignalRegistry {
         while write(lockPipe[1], &token, 1) == -1 && errno == EINTR {}
     }
 
-    private static func blockAndLock() -> sigset_t {
+    private static func withTableLocked<R>(_ body: () -> R) -> R {
         var all = sigset_t()
         var saved = sigset_t()
         sigfillset(&all)
         pthread_sigmask(SIG_SETMASK, &all, &saved)
-        _ = lockFromHandler()
-        return saved
-    }
-
-    private static func unlockAndUnblock(_ saved: sigset_t) {
-        unlock()
-        var mask = saved
-        pthread_sigmask(SIG_SETMASK, &mask, nil)
+        _ = lock()
+        defer {
+            unlock()
+            pthread_sigmask(SIG_SETMASK, &saved, nil)
+        }
+        return body()
     }
 
     static let handler: @convention(c) (Int32) -> Void = { signo in
         let savedErrno = errno
-        guard SignalRegistry.lockFromHandler() else {
+        guard SignalRegistry.lock() else {
             errno = savedErrno
             return
         }
         var record: (Int32, Int32) = (signo, 0)
-        for i in 0..<SignalRegistry.capacity {
+        for i in 0..<SignalRegistry.count {
             let slot = SignalRegistry.slots[i]
             guard slot.signum == signo else { continue }
             record.1 = Int32(bitPattern: slot.token)
@@ -183,63 +195,87 @@ enum SignalRegistry {
             repeat {
                 r = write(slot.fd, &record, 8)
             } while r == -1 && errno == EINTR
-            if r == 8 { slot.caught?.pointee += 1 }
+            if r == 8 { cnative_counter_increment(slot.caught) }
         }
         SignalRegistry.unlock()
         errno = savedErrno
     }
 
-    /// Installs the handler as the slots for `signum` need: none, normal, or
-    /// reset-on-delivery when every watcher is one-shot. False if `sigaction`
-    /// refuses the signal.
-    private static func refreshHandler(_ signum: Int32) -> Bool {
-        var any = false
-        var allOneShot = true
-        for i in 0..<capacity where slots[i].signum == signum {
-            any = true
-            if !slots[i].oneShot { allOneShot = false }
-        }
-        let wanted: Int8 = any ? (allOneShot ? 2 : 1) : 0
-        if installed[Int(signum)] == wanted { return true }
-        let status = wanted == 0
-            ? cnative_default_handler(signum)
-            : cnative_install_handler(signum, handler, wanted == 2 ? 1 : 0)
-        if status != 0 { return false }
-        installed[Int(signum)] = wanted
-        return true
+    /// The first slot watching `signum`: a normal one if there is any.
+    private static func first(_ signum: Int32) -> Slot? {
+        for i in 0..<count where slots[i].signum == signum { return slots[i] }
+        return nil
     }
 
-    static func add(signum: Int32, fd: Int32, token: UInt32, oneShot: Bool, caught: UnsafeMutablePointer<Int>) -> Bool {
-        let saved = blockAndLock()
-        defer { unlockAndUnblock(saved) }
-        guard let free = (0..<capacity).first(where: { slots[$0].signum == 0 }) else { return false }
-        slots[free] = Slot(signum: signum, fd: fd, token: token, oneShot: oneShot, caught: caught)
-        if !refreshHandler(signum) {
-            slots[free] = Slot(signum: 0, fd: -1, token: 0, oneShot: false, caught: nil)
-            return false
-        }
-        return true
+    private static func register(_ signum: Int32, oneShot: Bool) -> Bool {
+        cnative_install_handler(signum, handler, oneShot ? 1 : 0) == 0
     }
 
-    static func remove(token: UInt32, fd: Int32) {
-        let saved = blockAndLock()
-        defer { unlockAndUnblock(saved) }
-        for i in 0..<capacity where slots[i].token == token && slots[i].fd == fd && slots[i].signum != 0 {
+    /// Adds a watcher. Like libuv, installs the handler when the signal had
+    /// none, or when a normal start joins watchers that are all one-shot
+    /// (whose handler resets on delivery). False if `sigaction` refuses.
+    static func add(_ entry: Slot, startedOneShot: Bool) -> Bool {
+        withTableLocked {
+            let head = first(entry.signum)
+            if head == nil || (!startedOneShot && head!.oneShot) {
+                if !register(entry.signum, oneShot: startedOneShot) { return false }
+            }
+            if count == capacity {
+                let bigger = UnsafeMutablePointer<Slot>.allocate(capacity: capacity * 2)
+                bigger.moveInitialize(from: slots, count: count)
+                slots.deallocate()
+                slots = bigger
+                capacity *= 2
+            }
+            var i = count
+            while i > 0 && entry.precedes(slots[i - 1]) {
+                (slots + i).moveInitialize(from: slots + i - 1, count: 1)
+                i -= 1
+            }
+            (slots + i).initialize(to: entry)
+            count += 1
+            return true
+        }
+    }
+
+    /// Removes a watcher. Like libuv, restores the default action when it
+    /// was the last, and switches to the resetting handler when a normal
+    /// watcher leaves only one-shot ones.
+    static func remove(token: UInt32, fd: Int32, removedOneShot: Bool) {
+        withTableLocked {
+            guard let i = (0..<count).first(where: { slots[$0].token == token && slots[$0].fd == fd }) else { return }
             let signum = slots[i].signum
-            slots[i] = Slot(signum: 0, fd: -1, token: 0, oneShot: false, caught: nil)
-            _ = refreshHandler(signum)
+            removeSlot(at: i)
+            if let head = first(signum) {
+                if head.oneShot && !removedOneShot { _ = register(signum, oneShot: true) }
+            } else {
+                _ = cnative_default_handler(signum)
+            }
         }
+    }
+
+    private static func removeSlot(at i: Int) {
+        (slots + i).deinitialize(count: 1)
+        if i < count - 1 {
+            (slots + i).moveInitialize(from: slots + i + 1, count: count - i - 1)
+        }
+        count -= 1
     }
 
     /// Drops every slot of a loop that is going away.
     static func forget(loop: NativeEventLoop) {
         let fd = loop.signalWriteFD
-        let saved = blockAndLock()
-        defer { unlockAndUnblock(saved) }
-        for i in 0..<capacity where slots[i].fd == fd && slots[i].signum != 0 {
-            let signum = slots[i].signum
-            slots[i] = Slot(signum: 0, fd: -1, token: 0, oneShot: false, caught: nil)
-            _ = refreshHandler(signum)
+        withTableLocked {
+            var i = 0
+            while i < count {
+                if slots[i].fd == fd {
+                    let signum = slots[i].signum
+                    removeSlot(at: i)
+                    if first(signum) == nil { _ = cnative_default_handler(signum) }
+                } else {
+                    i += 1
+                }
+            }
         }
     }
 }

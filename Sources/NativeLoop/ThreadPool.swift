@@ -15,6 +15,8 @@ package final class NativeWork: @unchecked Sendable {
     private var done: ((Int32) -> Void)?
     /// Guarded by the pool's lock.
     fileprivate var state = State.queued
+    /// Loop thread only: whether `done` has run.
+    fileprivate var completed = false
 
     package init(loop: NativeEventLoop, work: @escaping @Sendable () -> Void, done: @escaping (Int32) -> Void) {
         self.loop = loop
@@ -38,6 +40,7 @@ package final class NativeWork: @unchecked Sendable {
 
     /// Called on the loop thread in the poll phase.
     fileprivate func complete() {
+        completed = true
         let status: Int32 = NativeThreadPool.shared.wasCancelled(self) ? NativeError.cancelled.code : 0
         loop.activeRequests -= 1
         let callback = done
@@ -48,11 +51,29 @@ package final class NativeWork: @unchecked Sendable {
 
 extension NativeEventLoop {
     /// Queues a finished (or cancelled) request for the loop thread and wakes it.
+    /// The wake-up is written under the lock: the loop cannot see (and
+    /// complete) the request before it, so once the last request is done the
+    /// loop may close its eventfd without a worker still about to write to it.
     fileprivate func post(_ request: NativeWork) {
-        completionLock.withLock { completions.append(request) }
-        if completionFlag.beginSend() {
-            wakeUp()
-            completionFlag.endSend()
+        completionLock.withLock {
+            completions.append(request)
+            if completionFlag.beginSend() {
+                wakeUp()
+                completionFlag.endSend()
+            }
+        }
+    }
+
+    /// Moves a cancelled request that has not completed yet to the end of
+    /// the completion queue, as libuv does when it is cancelled again.
+    fileprivate func repost(_ request: NativeWork) {
+        completionLock.withLock {
+            if let i = completions.firstIndex(where: { $0 === request }) { completions.remove(at: i) }
+            completions.append(request)
+            if completionFlag.beginSend() {
+                wakeUp()
+                completionFlag.endSend()
+            }
         }
     }
 
@@ -80,9 +101,11 @@ final class NativeThreadPool: @unchecked Sendable {
     private init() {
         var n = 4
         if let raw = getenv("UV_THREADPOOL_SIZE") {
+            // libuv keeps atoi's result in an unsigned int: 0 gives 1,
+            // a negative number wraps and is capped at 1024.
             n = Int(atoi(raw))
-            if n <= 0 { n = 1 }
-            if n > 1024 { n = 1024 }
+            if n == 0 { n = 1 }
+            if n < 0 || n > 1024 { n = 1024 }
         }
         threadCount = n
     }
@@ -112,13 +135,19 @@ final class NativeThreadPool: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// Called on the request's loop thread. A request cancelled before but
+    /// not yet completed can be cancelled again (libuv 1.44.2 says yes and
+    /// moves it to the end of the completion queue).
     func cancel(_ request: NativeWork) throws(NativeError) {
         lock.lock()
-        let cancellable = request.state == .queued
-        if cancellable { request.state = .cancelled }
+        let state = request.state
+        if state == .queued { request.state = .cancelled }
         lock.unlock()
-        guard cancellable else { throw .busy }
-        request.loop.post(request)
+        switch state {
+        case .queued: request.loop.post(request)
+        case .cancelled where !request.completed: request.loop.repost(request)
+        default: throw .busy
+        }
     }
 
     func wasCancelled(_ request: NativeWork) -> Bool {

@@ -63,7 +63,9 @@ public struct AsyncSender: Sendable {
 
     /// Wakes the handle's loop so that its callback runs. Throws
     /// `UVError.invalidArgument` once the handle is closing: a send can never
-    /// touch a handle that is gone.
+    /// touch a handle that is gone. The price is a lock shared with `close`,
+    /// so unlike `uv_async_send` this is not async-signal-safe: do not call
+    /// it from a signal handler.
     ///
     /// The corresponding libuv function is `uv_async_send`.
     public func send() throws(UVError) { try door.send() }

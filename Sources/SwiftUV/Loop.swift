@@ -282,7 +282,11 @@ public final class Loop {
             if !isDefaultLoop { loop.deallocate() }
         case .native(let loop):
             let now = loop.time
-            do { try loop.close() } catch { throw UVError(error) }
+            do {
+                try loop.close()
+            } catch {
+                throw UVError(error).with(context: "Loop.close: a handle or request is still open, or the loop is running")
+            }
             lastNow = now
         }
         isClosed = true

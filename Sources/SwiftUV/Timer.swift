@@ -89,7 +89,7 @@ public final class Timer: Handle {
 
     /// The repeat interval in milliseconds (`uv_timer_get_repeat`); 0 once closed.
     public var repeatInterval: UInt64 {
-        guard state == .open else { return 0 }
+        guard state != .closed else { return 0 }
         if let t = uvTimer { return uv_timer_get_repeat(t) }
         return nativeTimer.repeatInterval
     }
@@ -103,11 +103,11 @@ public final class Timer: Handle {
     }
 
     /// Milliseconds until the timer is (or, stopped, was) due, by the loop's
-    /// cached time; 0 once that time has come, and once closed.
+    /// cached time; 0 once that time has come, and once the close has completed.
     ///
     /// The corresponding libuv function is `uv_timer_get_due_in`.
     public var dueIn: UInt64 {
-        guard state == .open else { return 0 }
+        guard state != .closed else { return 0 }
         if let t = uvTimer { return uv_timer_get_due_in(t) }
         return nativeTimer.dueIn
     }

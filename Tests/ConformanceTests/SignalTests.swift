@@ -152,4 +152,47 @@ struct SignalTests {
             #expect(signal.signum == 0)
         }
     }
+
+    @Test("an invalid signal on an active watcher stops it (libuv stops first, then sigaction fails)", arguments: backends)
+    func invalidSignalStopsActiveWatcher(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let signal = try Signal(loop: loop)
+            try signal.start(signum: SIGUSR1) { _, _ in }
+            #expect(signal.isActive)
+            #expect(throws: UVError.invalidArgument) { try signal.start(signum: 65) { _, _ in } }
+            #expect(!signal.isActive)
+            #expect(signal.signum == 0)
+        }
+    }
+
+    @Test("normal watchers are called before one-shot ones", arguments: backends)
+    func normalBeforeOneShot(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            var trace: [String] = []
+            let oneShot = try Signal(loop: loop)
+            let normal = try Signal(loop: loop)
+            try oneShot.startOneShot(signum: SIGCHLD) { s, _ in trace.append("one-shot"); try? s.close() }
+            try normal.start(signum: SIGCHLD) { s, _ in trace.append("normal"); try? s.close() }
+            kill(getpid(), SIGCHLD)
+            try loop.run()
+            #expect(trace == ["normal", "one-shot"])
+        }
+    }
+
+    @Test("signal_multiple_loops (two loops, one signal): each loop's watcher sees it", arguments: backends)
+    func twoLoops(backend: Backend) throws {
+        let a = try Loop(backend: backend)
+        let b = try Loop(backend: backend)
+        var seen = [0, 0]
+        for (i, loop) in [a, b].enumerated() {
+            let s = try Signal(loop: loop)
+            try s.start(signum: SIGUSR2) { s, _ in seen[i] += 1; try? s.close() }
+        }
+        kill(getpid(), SIGUSR2)
+        try a.run()
+        try b.run()
+        #expect(seen == [1, 1])
+        try assertClosesClean(a)
+        try assertClosesClean(b)
+    }
 }

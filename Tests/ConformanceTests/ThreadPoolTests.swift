@@ -86,4 +86,42 @@ struct ThreadPoolTests {
             #expect((try? status?.get()) == 5)
         }
     }
+
+    @Test("cancelling a cancelled request again moves its completion last", arguments: backends)
+    func cancelTwice(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let gate = DispatchSemaphore(value: 0)
+            let started = DispatchSemaphore(value: 0)
+            let threads = Int(ProcessInfo.processInfo.environment["UV_THREADPOOL_SIZE"] ?? "4") ?? 4
+            for _ in 0..<threads {
+                try loop.queueWork({ started.signal(); gate.wait() })
+            }
+            for _ in 0..<threads { started.wait() }
+            var order: [String] = []
+            let a = try loop.queueWork({}) { _ in order.append("a") }
+            let c = try loop.queueWork({}) { _ in order.append("c") }
+            try a.cancel()
+            try c.cancel()
+            try a.cancel()
+            for _ in 0..<threads { gate.signal() }
+            try loop.run()
+            #expect(order == ["c", "a"])
+        }
+    }
+
+    @Test("closing the loop from a callback while it runs is refused", arguments: backends)
+    func closeWhileRunning(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let timer = try Timer(loop: loop)
+            var refused: UVError?
+            try timer.start(timeout: 0, repeat: 0) { t in
+                try? t.close { _ in
+                    do { try loop.close() } catch let e as UVError { refused = e } catch {}
+                }
+            }
+            try loop.run()
+            #expect(refused == .busy)
+            #expect(!loop.isClosed)
+        }
+    }
 }

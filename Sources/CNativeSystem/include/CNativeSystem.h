@@ -28,4 +28,13 @@ static inline int cnative_default_handler(int signum) {
     return sigaction(signum, &sa, NULL);
 }
 
+/* The counter a signal handler bumps and the loop thread reads. */
+static inline void cnative_counter_increment(long *counter) {
+    __atomic_fetch_add(counter, 1, __ATOMIC_RELEASE);
+}
+
+static inline long cnative_counter_load(const long *counter) {
+    return __atomic_load_n(counter, __ATOMIC_ACQUIRE);
+}
+
 #endif

@@ -4,8 +4,24 @@ import Synchronization
 import Testing
 
 /// The cases of libuv's test-threadpool.c and test-threadpool-cancel.c.
-@Suite("Thread pool")
+/// The pool is process-wide (one per backend), and several cases fill it
+/// with waiting work: they run one at a time so that they cannot starve
+/// each other.
+@Suite("Thread pool", .serialized)
 struct ThreadPoolTests {
+    /// Occupies every pool thread with work that waits, so that the next
+    /// items stay queued; returns how many threads, and the release.
+    func occupyPool(_ loop: Loop, completion: ((Result<Void, UVError>) -> Void)? = nil) throws -> (threads: Int, release: () -> Void) {
+        let gate = DispatchSemaphore(value: 0)
+        let started = DispatchSemaphore(value: 0)
+        let threads = Int(ProcessInfo.processInfo.environment["UV_THREADPOOL_SIZE"] ?? "4") ?? 4
+        for _ in 0..<threads {
+            try loop.queueWork({ started.signal(); gate.wait() }, completion: completion)
+        }
+        for _ in 0..<threads { started.wait() }
+        return (threads, { for _ in 0..<threads { gate.signal() } })
+    }
+
     @Test("threadpool_queue_work_simple", arguments: backends)
     func queueWorkSimple(backend: Backend) throws {
         try withLoop(backend) { loop in
@@ -41,16 +57,8 @@ struct ThreadPoolTests {
     @Test("threadpool_cancel_work: queued work is cancelled, its work never runs", arguments: backends)
     func cancelQueued(backend: Backend) throws {
         try withLoop(backend) { loop in
-            // Fill every pool thread with work that waits for a gate, so the
-            // next items stay queued.
-            let gate = DispatchSemaphore(value: 0)
-            let threads = Int(ProcessInfo.processInfo.environment["UV_THREADPOOL_SIZE"] ?? "4") ?? 4
-            let started = DispatchSemaphore(value: 0)
             var blockersDone = 0
-            for _ in 0..<threads {
-                try loop.queueWork({ started.signal(); gate.wait() }) { _ in blockersDone += 1 }
-            }
-            for _ in 0..<threads { started.wait() }
+            let (threads, release) = try occupyPool(loop) { _ in blockersDone += 1 }
 
             let ran = Atomic<Int>(0)
             var results: [UVError?] = []
@@ -61,7 +69,7 @@ struct ThreadPoolTests {
                 })
             }
             for r in requests { try r.cancel() }
-            for _ in 0..<threads { gate.signal() }
+            release()
             try loop.run()
             #expect(ran.load(ordering: .relaxed) == 0)
             #expect(results.count == 5)
@@ -90,20 +98,14 @@ struct ThreadPoolTests {
     @Test("cancelling a cancelled request again moves its completion last", arguments: backends)
     func cancelTwice(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let gate = DispatchSemaphore(value: 0)
-            let started = DispatchSemaphore(value: 0)
-            let threads = Int(ProcessInfo.processInfo.environment["UV_THREADPOOL_SIZE"] ?? "4") ?? 4
-            for _ in 0..<threads {
-                try loop.queueWork({ started.signal(); gate.wait() })
-            }
-            for _ in 0..<threads { started.wait() }
+            let (_, release) = try occupyPool(loop)
             var order: [String] = []
             let a = try loop.queueWork({}) { _ in order.append("a") }
             let c = try loop.queueWork({}) { _ in order.append("c") }
             try a.cancel()
             try c.cancel()
             try a.cancel()
-            for _ in 0..<threads { gate.signal() }
+            release()
             try loop.run()
             #expect(order == ["c", "a"])
         }

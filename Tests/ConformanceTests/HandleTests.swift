@@ -174,4 +174,34 @@ struct HandleTests {
             #expect(calls == 0)
         }
     }
+
+    @Test("async from many threads: every burst of sends is seen, none after close", arguments: backends)
+    func asyncManyThreads(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let threads = 4, sends = 2_000
+            let sent = Atomic<Int>(0)
+            var calls = 0
+            let finished = DispatchGroup()
+            let async = try Async(loop: loop) { a in
+                calls += 1
+                if sent.load(ordering: .acquiring) == threads * sends { try? a.close() }
+            }
+            let sender = async.sender
+            for _ in 0..<threads {
+                finished.enter()
+                Thread {
+                    for _ in 0..<sends {
+                        sent.add(1, ordering: .releasing)
+                        try? sender.send()
+                    }
+                    finished.leave()
+                }.start()
+            }
+            #expect(try loop.run() == false)
+            finished.wait()
+            // Coalesced: at least one call, at most one per send.
+            #expect(calls >= 1 && calls <= threads * sends)
+            #expect(async.isClosing)
+        }
+    }
 }

@@ -344,4 +344,21 @@ struct LoopTests {
             #expect(loop.now - start >= 20)
         }
     }
+
+    @Test("stop inside a callback: the iteration still runs check and closing", arguments: backends)
+    func stopFinishesIteration(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            var trace: [String] = []
+            let timer = try Timer(loop: loop)
+            let check = try Check(loop: loop)
+            try check.start { _ in trace.append("check") }
+            try timer.start(timeout: 0, repeat: 1000) { t in
+                trace.append("timer")
+                loop.stop()
+                try? Timer(loop: loop).close { _ in trace.append("close") }
+            }
+            #expect(try loop.run() == true)
+            #expect(trace == ["timer", "check", "close"])
+        }
+    }
 }

@@ -126,4 +126,21 @@ struct ThreadPoolTests {
             #expect(!loop.isClosed)
         }
     }
+
+    @Test("work queued from a completion keeps the loop alive until it is done", arguments: backends)
+    func chainedWork(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            var results: [Int] = []
+            func step(_ i: Int) {
+                _ = try? loop.queueWork({ i * i }) { result in
+                    results.append((try? result.get()) ?? -1)
+                    if i < 5 { step(i + 1) }
+                }
+            }
+            step(1)
+            let alive = try loop.run()
+            #expect(!alive)
+            #expect(results == [1, 4, 9, 16, 25])
+        }
+    }
 }

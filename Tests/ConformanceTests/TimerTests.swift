@@ -308,4 +308,20 @@ struct TimerTests {
             #expect(calls == 0)
         }
     }
+
+    @Test("setRepeat inside the callback applies from the next reschedule", arguments: backends)
+    func setRepeatInCallback(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let timer = try Timer(loop: loop)
+            var dues: [UInt64] = []
+            try timer.start(timeout: 5, repeat: 5) { t in
+                // Already rescheduled with the old repeat before this call.
+                dues.append(t.dueIn)
+                if dues.count == 1 { try? t.setRepeat(30) }
+                if dues.count == 3 { try? t.close() }
+            }
+            try loop.run()
+            #expect(dues == [5, 30, 30])
+        }
+    }
 }

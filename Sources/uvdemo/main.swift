@@ -6,11 +6,17 @@ import Glibc
 
 /// A first small program: the phases of one loop, traced on the backend
 /// named on the command line (`libuv`, `native`, or `both`, the default).
-func phases(on backend: Backend) throws(UVError) -> [String] {
+struct Event {
+    let milliseconds: UInt64
+    let message: String
+    var line: String { pad(String(milliseconds), 4, left: true) + " ms  " + message }
+}
+
+func phases(on backend: Backend) throws(UVError) -> [Event] {
     let loop = try Loop(backend: backend)
-    var trace: [String] = []
+    var trace: [Event] = []
     let start = loop.now
-    func log(_ s: String) { trace.append(pad(String(loop.now - start), 4, left: true) + " ms  " + s) }
+    func log(_ s: String) { trace.append(Event(milliseconds: loop.now - start, message: s)) }
 
     let idle = try Idle(loop: loop)
     let prepare = try Prepare(loop: loop)
@@ -23,18 +29,19 @@ func phases(on backend: Backend) throws(UVError) -> [String] {
     try check.start { _ in
         log("check")
         iterations += 1
-        if iterations == 2 { try? idle.stop() }
+        if iterations == 2 {
+            // No idle handle: from now on the poll phase may block. The work
+            // completion wakes it, later the timer's timeout ends it.
+            try? idle.stop()
+            _ = try? loop.queueWork({ () -> Int in (1...1000).reduce(0, +) }) { result in
+                log("work done: \(result)")
+            }
+        }
     }
     try timer.start(timeout: 20, repeat: 20) { t in
         log("timer (repeat \(t.repeatInterval) ms)")
-        if iterations >= 4 {
-            for h in loop.handles { try? h.close { h in log("close \(h.type)") } }
-        }
+        for h in loop.handles { try? h.close { h in log("close \(h.type)") } }
     }
-    let work = try loop.queueWork({ () -> Int in (1...1000).reduce(0, +) }) { result in
-        log("work done: \(result)")
-    }
-    _ = work
     try loop.run()
     try loop.close()
     log("loop closed")
@@ -55,21 +62,20 @@ case let name:
 
 print("SwiftUV on libuv \(libuvVersion): the phases of one loop\n")
 do {
-    var traces: [[String]] = []
+    var traces: [[Event]] = []
     for b in backends { traces.append(try phases(on: b)) }
     if traces.count == 1 {
         print("[\(backends[0])]")
-        traces[0].forEach { print("  " + $0) }
+        traces[0].forEach { print("  " + $0.line) }
     } else {
-        let width = max(36, (traces[0].map(\.count).max() ?? 0) + 2)
+        let width = max(36, (traces[0].map(\.line.count).max() ?? 0) + 2)
         print("libuv".padded(width) + "native")
         for i in 0..<max(traces[0].count, traces[1].count) {
-            let l = i < traces[0].count ? traces[0][i] : ""
-            let r = i < traces[1].count ? traces[1][i] : ""
+            let l = i < traces[0].count ? traces[0][i].line : ""
+            let r = i < traces[1].count ? traces[1][i].line : ""
             print(l.padded(width) + r)
         }
-        let strip = { (line: String) in String(line.drop(while: { $0 != "s" }).dropFirst()) }
-        let same = traces[0].map(strip) == traces[1].map(strip)
+        let same = traces[0].map(\.message) == traces[1].map(\.message)
         print(same ? "\nverdict: same order of events on both backends"
                    : "\nverdict: the event order differs")
     }

@@ -13,6 +13,7 @@ package enum NativeRunMode: Sendable {
 package final class NativeEventLoop {
     /// The cached loop time in milliseconds (`uv_now`).
     package private(set) var time: UInt64 = 0
+    private let clock = chooseLoopClock()
     var stopFlag = false
     package private(set) var isClosed = false
 
@@ -91,7 +92,7 @@ package final class NativeEventLoop {
             throw error
         }
         events = .allocate(capacity: Int(Self.maxEvents))
-        time = loopClockMilliseconds()
+        time = milliseconds(of: clock)
         wakeWatcher = IOWatcher(fd: wakeFD) { [unowned self] _ in self.wakeupReceived() }
         signalWatcher = IOWatcher(fd: signalReadFD) { [unowned self] _ in self.signalsReceived() }
         ioStart(wakeWatcher, UInt32(EPOLLIN.rawValue))
@@ -107,7 +108,7 @@ package final class NativeEventLoop {
 
     /// `uv_update_time`.
     package func updateTime() {
-        time = loopClockMilliseconds()
+        time = milliseconds(of: clock)
     }
 
     // MARK: Liveness

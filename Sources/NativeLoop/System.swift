@@ -14,7 +14,6 @@ package struct NativeError: Error, Equatable, Sendable {
     package static let invalidArgument = NativeError(errno: EINVAL)
     package static let busy = NativeError(errno: EBUSY)
     package static let cancelled = NativeError(errno: ECANCELED)
-    package static let alreadyInProgress = NativeError(errno: EALREADY)
 }
 
 /// The one place the native engine calls the kernel: retries `EINTR` (unless
@@ -41,20 +40,20 @@ package func monotonicNanoseconds() -> UInt64 {
     return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
 }
 
-/// The clock the loop caches its time from: libuv uses the coarse monotonic
+/// The clock a loop caches its time from: libuv uses the coarse monotonic
 /// clock when it has millisecond granularity or better, else the precise one.
-let loopClock: clockid_t = {
+func chooseLoopClock() -> clockid_t {
     var res = timespec()
     if clock_getres(CLOCK_MONOTONIC_COARSE, &res) == 0 && res.tv_sec == 0 && res.tv_nsec <= 1_000_000 {
         return CLOCK_MONOTONIC_COARSE
     }
     return CLOCK_MONOTONIC
-}()
+}
 
 @inline(__always)
-func loopClockMilliseconds() -> UInt64 {
+func milliseconds(of clock: clockid_t) -> UInt64 {
     var ts = timespec()
-    clock_gettime(loopClock, &ts)
+    clock_gettime(clock, &ts)
     return (UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)) / 1_000_000
 }
 

@@ -79,7 +79,6 @@ final class TimerHeap {
     private var items: [NativeTimer] = []
 
     var min: NativeTimer? { items.first }
-    var count: Int { items.count }
 
     @inline(__always)
     private static func less(_ a: NativeTimer, _ b: NativeTimer) -> Bool {

@@ -34,8 +34,9 @@ package final class NativeEventLoop {
     package internal(set) var activeRequests = 0
     var closingHandles: NativeHandle?
 
-    /// Callbacks deferred to the pending phase.
-    var pendingQueue: [() -> Void] = []
+    /// Watchers fed to the pending phase (`uv__io_feed`): each is called once
+    /// with `EPOLLOUT`, however often it was fed.
+    var pendingQueue: [IOWatcher] = []
 
     let timers = TimerHeap()
     var timerCounter: UInt64 = 0
@@ -59,6 +60,10 @@ package final class NativeEventLoop {
     private var signalWatcher: IOWatcher!
     var signalHandles: [UInt32: NativeSignal] = [:]
     var signalTokenCounter: UInt32 = 0
+
+    /// The 64 KiB buffer every read of this loop goes into, lent to the
+    /// read callback for the duration of the call.
+    lazy var readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
 
     // uv_metrics_idle_time
     package var measuresIdleTime = false
@@ -102,6 +107,7 @@ package final class NativeEventLoop {
     deinit {
         if !isClosed { releaseResources() }
         events.deallocate()
+        readBuffer.deallocate()
     }
 
     // MARK: Time
@@ -175,16 +181,28 @@ package final class NativeEventLoop {
         return alive
     }
 
-    /// Defers `callback` to the pending phase of this or the next iteration.
-    package func enqueuePending(_ callback: @escaping () -> Void) {
-        pendingQueue.append(callback)
+    /// Defers a watcher's callback to the pending phase (`uv__io_feed`).
+    func feed(_ w: IOWatcher) {
+        if w.pendingFed { return }
+        w.pendingFed = true
+        pendingQueue.append(w)
+    }
+
+    /// Drops a watcher from the pending queue (its handle is closing).
+    func unfeed(_ w: IOWatcher) {
+        guard w.pendingFed else { return }
+        w.pendingFed = false
+        if let i = pendingQueue.firstIndex(where: { $0 === w }) { pendingQueue.remove(at: i) }
     }
 
     private func runPending() {
         if pendingQueue.isEmpty { return }
         let batch = pendingQueue
         pendingQueue.removeAll(keepingCapacity: true)
-        for callback in batch { callback() }
+        for w in batch where w.pendingFed {
+            w.pendingFed = false
+            w.callback(UInt32(EPOLLOUT.rawValue))
+        }
     }
 
     private func runClosingHandles() {

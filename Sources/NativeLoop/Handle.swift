@@ -1,6 +1,6 @@
 /// The kinds of native handle, named as libuv's `uv_handle_type`.
 package enum NativeHandleKind: Sendable {
-    case timer, idle, prepare, check, async, signal
+    case timer, idle, prepare, check, async, signal, tcp
 }
 
 /// The base of every native handle: its flags, its place in the loop's handle
@@ -93,11 +93,11 @@ package class NativeHandle {
             return
         }
         closed = true
-        if referenced {
-            referenced = false
-        }
-        loop.unlink(self)
+        // Requests still on the handle complete first (streams), while it
+        // is still on the loop's list, as in libuv's uv__finish_close.
         didClose()
+        referenced = false
+        loop.unlink(self)
         let callback = closeCallback
         closeCallback = nil
         callback?()

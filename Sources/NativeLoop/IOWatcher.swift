@@ -7,12 +7,15 @@ import CNativeSystem
 /// queued and applied at the start of the next poll, as libuv does, so that
 /// `backendTimeout` is 0 while a change waits to be applied.
 final class IOWatcher {
-    let fd: Int32
+    /// -1 until a stream gets its socket.
+    var fd: Int32
     /// Events wanted.
     var pevents: UInt32 = 0
     /// Events registered in epoll.
     var events: UInt32 = 0
     var queued = false
+    /// In the loop's pending queue.
+    var pendingFed = false
     let callback: (UInt32) -> Void
 
     init(fd: Int32, callback: @escaping (UInt32) -> Void) {
@@ -59,8 +62,12 @@ extension NativeEventLoop {
     /// the current batch (the fd may be reused before the batch is done).
     func ioClose(_ w: IOWatcher) {
         ioStop(w, ~0)
+        unfeed(w)
         invalidatePendingEvents(fd: w.fd)
     }
+
+    /// Whether `w` waits for any of `events`.
+    func ioActive(_ w: IOWatcher, _ events: UInt32) -> Bool { w.pevents & events != 0 }
 
     private func dequeue(_ w: IOWatcher) {
         guard w.queued else { return }

@@ -3,7 +3,7 @@ import NativeLoop
 
 /// The kind of a handle (`uv_handle_type`).
 public enum HandleType: String, Sendable {
-    case timer, idle, prepare, check, async, signal
+    case timer, idle, prepare, check, async, signal, tcp
 }
 
 /// A long-lived object on a loop: a timer, a watcher, an async door, a
@@ -131,17 +131,29 @@ public class Handle {
     /// The corresponding libuv function is `uv_close`.
     public final func close(_ callback: ((Handle) -> Void)? = nil) throws(UVError) {
         try ensureOpen("close")
+        try close(callback) { core in
+            switch core {
+            case .uv(let h): uv_close(h, Handle.uvCloseCallback)
+            case .native(let h): h.close(self.nativeCloseCallback)
+            }
+        }
+    }
+
+    /// Starts a close with `start` (`uv_close`, or a variant such as
+    /// `uv_tcp_close_reset`), which may refuse before anything changed.
+    final func close(_ callback: ((Handle) -> Void)?, start: (Core) throws(UVError) -> Void) throws(UVError) {
+        willClose()
+        try start(core)
         state = .closing
         closeCallback = callback
-        willClose()
-        switch core {
-        case .uv(let h):
-            uv_close(h) { h in
-                Handle.owner(of: h?.pointee.data, as: Handle.self).finishClose()
-            }
-        case .native(let h):
-            h.close { [unowned(unsafe) self] in self.finishClose() }
-        }
+    }
+
+    static let uvCloseCallback: uv_close_cb = { h in
+        Handle.owner(of: h?.pointee.data, as: Handle.self).finishClose()
+    }
+
+    final var nativeCloseCallback: () -> Void {
+        { [unowned(unsafe) self] in self.finishClose() }
     }
 
     /// Kind-specific work before the close starts.

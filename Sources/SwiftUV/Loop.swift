@@ -53,6 +53,16 @@ public final class Loop {
     private var running = false
     private var lastNow: UInt64 = 0
 
+    /// The buffer every read of this loop goes into (libuv's suggested 64 KiB),
+    /// lent to read callbacks for the duration of the call.
+    var readBuffer: UnsafeMutableRawBufferPointer {
+        if let buffer = readBufferStorage { return buffer }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
+        readBufferStorage = buffer
+        return buffer
+    }
+    private var readBufferStorage: UnsafeMutableRawBufferPointer?
+
     /// Handles made on this loop whose close has not completed: a debug
     /// counter that tests use to prove nothing leaked.
     public internal(set) var liveHandleCount = 0
@@ -103,6 +113,7 @@ public final class Loop {
         // away has nothing left on it and closes cleanly. (Were it busy, the
         // libuv loop would be leaked rather than freed under libuv's feet.)
         if !isClosed { try? close() }
+        readBufferStorage?.deallocate()
     }
 
     nonisolated(unsafe) private static var defaultLoop: Loop?

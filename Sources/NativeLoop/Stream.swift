@@ -1,0 +1,514 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CNativeSystem
+
+/// A write request (`uv_write_t`): buffers the caller keeps alive until the
+/// callback, written in order, the callback deferred to the pending phase.
+package final class NativeWriteRequest {
+    fileprivate var buffers: [UnsafeRawBufferPointer]
+    fileprivate var index = 0
+    fileprivate var offset = 0
+    fileprivate var error: Int32 = 0
+    fileprivate let callback: ((Int32) -> Void)?
+
+    package init(buffers: [UnsafeRawBufferPointer], callback: ((Int32) -> Void)?) {
+        self.buffers = buffers
+        self.callback = callback
+    }
+
+    fileprivate var remaining: Int {
+        var n = 0
+        for i in index..<buffers.count { n += buffers[i].count }
+        return n - offset
+    }
+
+    /// Consumes `n` written bytes; true when the request is complete.
+    fileprivate func advance(_ n: Int) -> Bool {
+        var left = n
+        while left > 0 {
+            let available = buffers[index].count - offset
+            if left < available {
+                offset += left
+                left = 0
+            } else {
+                left -= available
+                index += 1
+                offset = 0
+            }
+        }
+        while index < buffers.count && buffers[index].count == offset {
+            index += 1
+            offset = 0
+        }
+        return index == buffers.count
+    }
+}
+
+/// A connect or shutdown request (`uv_connect_t`, `uv_shutdown_t`).
+package final class NativeStreamRequest {
+    fileprivate let callback: ((Int32) -> Void)?
+    package init(callback: ((Int32) -> Void)?) { self.callback = callback }
+}
+
+/// The flags of a stream, named after libuv's `UV_HANDLE_*`.
+struct StreamFlags: OptionSet {
+    let rawValue: UInt32
+    static let readable = StreamFlags(rawValue: 1 << 0)
+    static let writable = StreamFlags(rawValue: 1 << 1)
+    static let reading = StreamFlags(rawValue: 1 << 2)
+    static let readPartial = StreamFlags(rawValue: 1 << 3)
+    static let readEOF = StreamFlags(rawValue: 1 << 4)
+    static let shutting = StreamFlags(rawValue: 1 << 5)
+    static let shut = StreamFlags(rawValue: 1 << 6)
+    static let bound = StreamFlags(rawValue: 1 << 7)
+    static let ipv6 = StreamFlags(rawValue: 1 << 8)
+    static let noDelay = StreamFlags(rawValue: 1 << 9)
+    static let keepAlive = StreamFlags(rawValue: 1 << 10)
+    static let singleAccept = StreamFlags(rawValue: 1 << 11)
+    static let blockingWrites = StreamFlags(rawValue: 1 << 12)
+}
+
+let pollIn = UInt32(EPOLLIN.rawValue)
+let pollOut = UInt32(EPOLLOUT.rawValue)
+let pollErr = UInt32(EPOLLERR.rawValue)
+let pollHup = UInt32(EPOLLHUP.rawValue)
+
+/// A byte stream over a non-blocking descriptor (`uv_stream_t`), following
+/// libuv's `stream.c`: reads of up to 64 KiB, at most 32 per readiness event;
+/// a write attempted at once when the queue is empty, one request completed
+/// per writable event, every write callback deferred to the pending phase;
+/// shutdown once the queue drains; greedy accept that pauses while the user
+/// has not taken the last connection.
+package class NativeStream: NativeHandle {
+    var flags: StreamFlags = []
+    private(set) var watcher: IOWatcher!
+    private var isServer = false
+
+    /// Called with the byte count (> 0), 0 for "nothing now", or an error
+    /// (`-4095` is EOF); the buffer is the loop's, lent for the call.
+    private var readCallback: ((Int, UnsafeMutableRawBufferPointer) -> Void)?
+    private var connectionCallback: ((Int32) -> Void)?
+    var connectRequest: NativeStreamRequest?
+    private var shutdownRequest: NativeStreamRequest?
+    private var writeQueue: [NativeWriteRequest] = []
+    private var writeQueueHead = 0
+    private var writeCompleted: [NativeWriteRequest] = []
+    /// Bytes queued and not yet written (`write_queue_size`).
+    package private(set) var writeQueueSize = 0
+    var delayedError: Int32 = 0
+    var acceptedFD: Int32 = -1
+
+    override init(loop: NativeEventLoop, kind: NativeHandleKind) {
+        super.init(loop: loop, kind: kind)
+        watcher = IOWatcher(fd: -1) { [unowned self] events in
+            if self.isServer { self.serverIO(events) } else { self.streamIO(events) }
+        }
+    }
+
+    /// The descriptor, or -1.
+    package var fd: Int32 { watcher.fd }
+    package var isReadable: Bool { flags.contains(.readable) }
+    package var isWritable: Bool { flags.contains(.writable) }
+    package var isShutting: Bool { flags.contains(.shutting) }
+
+    /// `uv__stream_open`.
+    func open(fd: Int32, flags extra: StreamFlags) throws(NativeError) {
+        if !(watcher.fd == -1 || watcher.fd == fd) { throw .busy }
+        flags.formUnion(extra)
+        if kind == .tcp {
+            if flags.contains(.noDelay) { try setNoDelay(fd, true) }
+            if flags.contains(.keepAlive) { try setKeepAlive(fd, true, 60) }
+        }
+        var on: Int32 = 1
+        if setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &on, 4) != 0 && errno != ENOTSOCK && errno != EINVAL {
+            throw NativeError(errno: errno)
+        }
+        watcher.fd = fd
+    }
+
+    // MARK: Reading
+
+    /// `uv_read_start`; the caller has checked closing and the callback.
+    package func readStart(_ callback: @escaping (Int, UnsafeMutableRawBufferPointer) -> Void) throws(NativeError) {
+        if flags.contains(.reading) { throw .alreadyInProgressCode }
+        if !flags.contains(.readable) { throw NativeError(errno: ENOTCONN) }
+        flags.insert(.reading)
+        flags.remove(.readEOF)
+        readCallback = callback
+        loop.ioStart(watcher, pollIn)
+        markActive()
+    }
+
+    /// `uv_read_stop`.
+    package func readStop() {
+        guard flags.contains(.reading) else { return }
+        flags.remove(.reading)
+        loop.ioStop(watcher, pollIn)
+        markInactive()
+        readCallback = nil
+    }
+
+    private func eof(_ buffer: UnsafeMutableRawBufferPointer) {
+        flags.insert(.readEOF)
+        flags.remove(.reading)
+        loop.ioStop(watcher, pollIn)
+        markInactive()
+        readCallback?(Int(NativeError.endOfFile.code), buffer)
+    }
+
+    private func read() {
+        flags.remove(.readPartial)
+        var count = 32
+        let buffer = loop.readBuffer
+        while let callback = readCallback, flags.contains(.reading), count > 0 {
+            count -= 1
+            var n: Int
+            repeat {
+                n = Glibc.read(watcher.fd, buffer.baseAddress, buffer.count)
+            } while n < 0 && errno == EINTR
+            if n < 0 {
+                let err = errno
+                if err == EAGAIN || err == EWOULDBLOCK {
+                    if flags.contains(.reading) { loop.ioStart(watcher, pollIn) }
+                    callback(0, buffer)
+                } else {
+                    flags.remove([.readable, .writable])
+                    callback(Int(-err), buffer)
+                    if flags.contains(.reading) {
+                        flags.remove(.reading)
+                        loop.ioStop(watcher, pollIn)
+                        markInactive()
+                    }
+                }
+                return
+            } else if n == 0 {
+                eof(buffer)
+                return
+            } else {
+                callback(n, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]))
+                if n < buffer.count {
+                    flags.insert(.readPartial)
+                    return
+                }
+            }
+        }
+    }
+
+    // MARK: The I/O callback
+
+    private func streamIO(_ events: UInt32) {
+        if connectRequest != nil {
+            finishConnect()
+            return
+        }
+        if events & (pollIn | pollErr | pollHup) != 0 { read() }
+        if watcher.fd == -1 { return }
+        if events & pollHup != 0 && flags.contains(.reading) && flags.contains(.readPartial) && !flags.contains(.readEOF) {
+            eof(UnsafeMutableRawBufferPointer(start: nil, count: 0))
+        }
+        if watcher.fd == -1 { return }
+        if events & (pollOut | pollErr | pollHup) != 0 {
+            write()
+            writeCallbacks()
+            if writeQueueIsEmpty { drain() }
+        }
+    }
+
+    // MARK: Connecting
+
+    /// Starts a connect request after the socket's `connect(2)`:
+    /// `EINPROGRESS` waits for writability, a synchronous error is
+    /// delivered from the pending phase.
+    func beginConnect(_ request: NativeStreamRequest) {
+        loop.activeRequests += 1
+        connectRequest = request
+        loop.ioStart(watcher, pollOut)
+        if delayedError != 0 { loop.feed(watcher) }
+    }
+
+    private func finishConnect() {
+        guard let request = connectRequest else { return }
+        var error: Int32
+        if delayedError != 0 {
+            error = delayedError
+            delayedError = 0
+        } else {
+            var soError: Int32 = 0
+            var len = socklen_t(4)
+            getsockopt(watcher.fd, SOL_SOCKET, SO_ERROR, &soError, &len)
+            error = -soError
+        }
+        if error == -EINPROGRESS { return }
+        connectRequest = nil
+        loop.activeRequests -= 1
+        if error < 0 || writeQueueIsEmpty { loop.ioStop(watcher, pollOut) }
+        request.callback?(error)
+        if watcher.fd == -1 { return }
+        if error < 0 {
+            flushWriteQueue(NativeError.cancelled.code)
+            writeCallbacks()
+        }
+    }
+
+    // MARK: Writing
+
+    private var writeQueueIsEmpty: Bool { writeQueueHead == writeQueue.count }
+
+    /// `uv_write`: with an empty queue and no pending connect the write is
+    /// tried at once; the callback always waits for the pending phase.
+    package func write(_ request: NativeWriteRequest) throws(NativeError) {
+        if watcher.fd < 0 { throw NativeError(errno: EBADF) }
+        if !flags.contains(.writable) { throw NativeError(errno: EPIPE) }
+        let emptyQueue = writeQueueSize == 0
+        loop.activeRequests += 1
+        writeQueueSize += request.remaining
+        writeQueue.append(request)
+        if connectRequest != nil {
+            // Written once connected.
+        } else if emptyQueue {
+            write()
+        } else {
+            loop.ioStart(watcher, pollOut)
+        }
+    }
+
+    /// `uv_try_write`: bytes written now, or `EAGAIN` while connecting or
+    /// while requests are queued.
+    package func tryWrite(_ buffers: [UnsafeRawBufferPointer]) throws(NativeError) -> Int {
+        if connectRequest != nil || writeQueueSize != 0 { throw NativeError(errno: EAGAIN) }
+        if watcher.fd < 0 { throw NativeError(errno: EBADF) }
+        if !flags.contains(.writable) { throw NativeError(errno: EPIPE) }
+        return try writeNow(buffers, index: 0, offset: 0)
+    }
+
+    private func writeNow(_ buffers: [UnsafeRawBufferPointer], index: Int, offset: Int) throws(NativeError) -> Int {
+        var iov: [iovec] = []
+        iov.reserveCapacity(min(buffers.count - index, 1024))
+        for i in index..<buffers.count where iov.count < 1024 {
+            let b = buffers[i]
+            let skip = i == index ? offset : 0
+            iov.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: b.baseAddress.map { $0 + skip }),
+                             iov_len: b.count - skip))
+        }
+        var n: Int
+        repeat {
+            n = writev(watcher.fd, iov, Int32(iov.count))
+        } while n < 0 && errno == EINTR
+        if n >= 0 { return n }
+        let err = errno
+        if err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS { throw NativeError(errno: EAGAIN) }
+        if err == EPROTOTYPE { throw NativeError(errno: ECONNRESET) }
+        throw NativeError(errno: err)
+    }
+
+    /// Writes the head request; completes at most one request per call.
+    private func write() {
+        guard watcher.fd >= 0 else { return }
+        while !writeQueueIsEmpty {
+            let request = writeQueue[writeQueueHead]
+            do {
+                let n = try writeNow(request.buffers, index: request.index, offset: request.offset)
+                writeQueueSize -= n
+                if request.advance(n) {
+                    finish(request)
+                    return
+                }
+            } catch where error.code == -EAGAIN {
+                // Wait for writability.
+            } catch {
+                request.error = error.code
+                finish(request)
+                loop.ioStop(watcher, pollOut)
+                return
+            }
+            if flags.contains(.blockingWrites) { continue }
+            loop.ioStart(watcher, pollOut)
+            return
+        }
+    }
+
+    private func finish(_ request: NativeWriteRequest) {
+        // Only the head request is ever finished.
+        writeQueueHead += 1
+        if writeQueueIsEmpty {
+            writeQueue.removeAll(keepingCapacity: true)
+            writeQueueHead = 0
+        }
+        if request.error != 0 { writeQueueSize -= request.remaining }
+        writeCompleted.append(request)
+        loop.feed(watcher)
+    }
+
+    private func flushWriteQueue(_ error: Int32) {
+        while !writeQueueIsEmpty {
+            let request = writeQueue[writeQueueHead]
+            writeQueueHead += 1
+            request.error = error
+            writeQueueSize -= request.remaining
+            writeCompleted.append(request)
+        }
+        writeQueue.removeAll(keepingCapacity: true)
+        writeQueueHead = 0
+    }
+
+    private func writeCallbacks() {
+        if writeCompleted.isEmpty { return }
+        let batch = writeCompleted
+        writeCompleted.removeAll(keepingCapacity: true)
+        for request in batch {
+            loop.activeRequests -= 1
+            request.callback?(request.error)
+        }
+    }
+
+    // MARK: Shutdown
+
+    /// `uv_shutdown`: the stream stops being writable at once; `shutdown(2)`
+    /// runs when the write queue has drained.
+    package func shutdown(_ request: NativeStreamRequest) throws(NativeError) {
+        if !flags.contains(.writable) || flags.contains(.shut) || flags.contains(.shutting) || isClosing {
+            throw NativeError(errno: ENOTCONN)
+        }
+        loop.activeRequests += 1
+        shutdownRequest = request
+        flags.insert(.shutting)
+        flags.remove(.writable)
+        if writeQueueIsEmpty { loop.feed(watcher) }
+    }
+
+    private func drain() {
+        if !isClosing { loop.ioStop(watcher, pollOut) }
+        guard flags.contains(.shutting), let request = shutdownRequest else { return }
+        if isClosing || !flags.contains(.shut) {
+            shutdownRequest = nil
+            flags.remove(.shutting)
+            loop.activeRequests -= 1
+            var err: Int32 = 0
+            if isClosing {
+                err = NativeError.cancelled.code
+            } else if Glibc.shutdown(watcher.fd, Int32(SHUT_WR)) != 0 {
+                err = -errno
+            } else {
+                flags.insert(.shut)
+            }
+            request.callback?(err)
+        }
+    }
+
+    // MARK: Listening
+
+    /// Starts accepting (`uv_listen` after `listen(2)` succeeded).
+    func beginListening(_ callback: @escaping (Int32) -> Void) {
+        connectionCallback = callback
+        isServer = true
+        loop.ioStart(watcher, pollIn)
+        markActive()
+    }
+
+    private func serverIO(_ events: UInt32) {
+        loop.ioStart(watcher, pollIn)
+        while watcher.fd != -1 {
+            var fd: Int32
+            repeat {
+                fd = Glibc.accept(watcher.fd, nil, nil)
+            } while fd < 0 && errno == EINTR
+            if fd < 0 {
+                let err = errno
+                if err == EAGAIN || err == EWOULDBLOCK { return }
+                if err == ECONNABORTED { continue }
+                connectionCallback?(-err)
+                continue
+            }
+            _ = try? makeNonBlockingCloexec(fd)
+            acceptedFD = fd
+            connectionCallback?(0)
+            if acceptedFD != -1 {
+                // The user did not accept: stop polling until they do.
+                loop.ioStop(watcher, pollIn)
+                return
+            }
+            if flags.contains(.singleAccept) {
+                var ts = timespec(tv_sec: 0, tv_nsec: 1)
+                nanosleep(&ts, nil)
+            }
+        }
+    }
+
+    /// `uv_accept`: hands the pending connection to `client`.
+    package func accept(into client: NativeStream) throws(NativeError) {
+        if acceptedFD == -1 { throw NativeError(errno: EAGAIN) }
+        let fd = acceptedFD
+        acceptedFD = -1
+        do {
+            try client.open(fd: fd, flags: [.readable, .writable])
+        } catch {
+            closeDescriptor(fd)
+            throw error
+        }
+        client.flags.insert(.bound)
+        loop.ioStart(watcher, pollIn)
+    }
+
+    /// `uv_stream_set_blocking`.
+    package func setBlocking(_ blocking: Bool) throws(NativeError) {
+        let current = try syscall { fcntl(watcher.fd, F_GETFL) }
+        let wanted = blocking ? current & ~O_NONBLOCK : current | O_NONBLOCK
+        if wanted != current { _ = try syscall { fcntl(watcher.fd, F_SETFL, wanted) } }
+        if blocking { flags.insert(.blockingWrites) } else { flags.remove(.blockingWrites) }
+    }
+
+    // MARK: Close
+
+    override func willClose() {
+        loop.ioClose(watcher)
+        readStop()
+        markInactive()
+        flags.remove([.readable, .writable])
+        if watcher.fd != -1 {
+            if watcher.fd > 2 { closeDescriptor(watcher.fd) }
+            watcher.fd = -1
+        }
+        if acceptedFD != -1 {
+            closeDescriptor(acceptedFD)
+            acceptedFD = -1
+        }
+    }
+
+    /// `uv__stream_destroy`: a pending connect, then queued writes (their real
+    /// status if written, else `ECANCELED`), then a pending shutdown, each
+    /// get their callback before the close callback.
+    override func didClose() {
+        if let request = connectRequest {
+            connectRequest = nil
+            loop.activeRequests -= 1
+            request.callback?(NativeError.cancelled.code)
+        }
+        flushWriteQueue(NativeError.cancelled.code)
+        writeCallbacks()
+        drain()
+        readCallback = nil
+        connectionCallback = nil
+    }
+}
+
+extension NativeError {
+    static let endOfFile = NativeError(code: -4095)
+    static let alreadyInProgressCode = NativeError(errno: EALREADY)
+}
+
+func setNoDelay(_ fd: Int32, _ on: Bool) throws(NativeError) {
+    var v: Int32 = on ? 1 : 0
+    _ = try syscall { setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &v, 4) }
+}
+
+func setKeepAlive(_ fd: Int32, _ on: Bool, _ delay: UInt32) throws(NativeError) {
+    var v: Int32 = on ? 1 : 0
+    _ = try syscall { setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &v, 4) }
+    if on {
+        var d = Int32(bitPattern: delay), intvl: Int32 = 1, cnt: Int32 = 10
+        _ = try syscall { setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, &d, 4) }
+        _ = try syscall { setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, &intvl, 4) }
+        _ = try syscall { setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, &cnt, 4) }
+    }
+}

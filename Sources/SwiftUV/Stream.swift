@@ -1,0 +1,398 @@
+import CUV
+import NativeLoop
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A duplex byte stream: the shared base of `TCP` (and, to come, pipes and
+/// TTYs).
+///
+/// Reads go into one 64 KiB buffer per loop, lent to the read callback for
+/// the duration of the call; copy what you keep, or use `readStart(bytes:)`.
+/// Writes copy the caller's bytes into memory the request owns until its
+/// callback; write, connect and shutdown callbacks never run inside the call
+/// that started them.
+///
+/// The corresponding libuv type is `uv_stream_t`.
+public class Stream: Handle {
+    private var readCallback: ((Result<UnsafeRawBufferPointer, UVError>) -> Void)?
+    private var connectionCallback: ((UVError?) -> Void)?
+
+    @inline(__always)
+    var uvStream: UnsafeMutablePointer<uv_stream_t>? {
+        if case .uv(let h) = core { return UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_stream_t.self) }
+        return nil
+    }
+
+    @inline(__always)
+    var nativeStream: NativeStream {
+        guard case .native(let h) = core else { preconditionFailure() }
+        return unsafeDowncast(h, to: NativeStream.self)
+    }
+
+    // MARK: Reading
+
+    /// Starts reading. The callback gets `.success(bytes)` for data (lent,
+    /// valid during the call), `.success` with no bytes when a read found
+    /// nothing (libuv reports those too), and `.failure(.endOfFile)` once at
+    /// EOF, after which the stream stays open and writable. Any other error
+    /// leaves the stream neither readable nor writable: close it.
+    /// `UVError.alreadyInProgress` if already reading, `.notConnected` if the
+    /// stream is not readable, `.invalidArgument` without a callback.
+    ///
+    /// The corresponding libuv function is `uv_read_start`.
+    public final func readStart(_ callback: ((Result<UnsafeRawBufferPointer, UVError>) -> Void)?) throws(UVError) {
+        try ensureOpen("readStart")
+        guard let callback else { throw UVError.invalidArgument.with(context: "readStart: no callback") }
+        switch core {
+        case .uv(let h):
+            let s = UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_stream_t.self)
+            let status = uv_read_start(s, { h, _, buf in
+                let loop = Handle.owner(of: h?.pointee.data, as: Stream.self).loop
+                buf?.pointee = uv_buf_init(loop.readBuffer.baseAddress?.assumingMemoryBound(to: CChar.self), UInt32(loop.readBuffer.count))
+            }, { s, nread, buf in
+                let stream = Handle.owner(of: s?.pointee.data, as: Stream.self)
+                if nread >= 0 {
+                    let base = UnsafeRawPointer(buf?.pointee.base)
+                    stream.readCallback?(.success(UnsafeRawBufferPointer(start: nread > 0 ? base : nil, count: nread)))
+                } else {
+                    stream.readCallback?(.failure(UVError(code: Int32(nread))))
+                }
+            })
+            if status == 0 { readCallback = callback }
+            try check(status)
+        case .native(let h):
+            do {
+                try unsafeDowncast(h, to: NativeStream.self).readStart { [unowned(unsafe) self] n, buffer in
+                    if n >= 0 {
+                        self.readCallback?(.success(UnsafeRawBufferPointer(start: n > 0 ? UnsafeRawPointer(buffer.baseAddress) : nil, count: n)))
+                    } else {
+                        self.readCallback?(.failure(UVError(code: Int32(n))))
+                    }
+                }
+                readCallback = callback
+            } catch {
+                throw UVError(error)
+            }
+        }
+    }
+
+    /// Starts reading into owned arrays: `.success(bytes)` for each non-empty
+    /// read, `.failure` as `readStart`.
+    public final func readStart(bytes callback: @escaping (Result<[UInt8], UVError>) -> Void) throws(UVError) {
+        let lent: (Result<UnsafeRawBufferPointer, UVError>) -> Void = { result in
+            switch result {
+            case .success(let buffer): if !buffer.isEmpty { callback(.success(Array(buffer))) }
+            case .failure(let error): callback(.failure(error))
+            }
+        }
+        try readStart(lent)
+    }
+
+    /// Stops reading; stopping a stream that is not reading does nothing.
+    ///
+    /// The corresponding libuv function is `uv_read_stop`.
+    public final func readStop() throws(UVError) {
+        try ensureOpen("readStop")
+        switch core {
+        case .uv: _ = uv_read_stop(uvStream)
+        case .native(let h): unsafeDowncast(h, to: NativeStream.self).readStop()
+        }
+    }
+
+    // MARK: Writing
+
+    /// Writes `bytes`; `callback` gets nil once they are handed to the kernel,
+    /// or the error (`UVError.cancelled` if the stream closed first).
+    /// `UVError.badFileDescriptor` without a socket, `.brokenPipe` if the
+    /// stream is not writable (after `shutdown`, say).
+    ///
+    /// The corresponding libuv function is `uv_write`.
+    public final func write<Bytes: Collection>(_ bytes: Bytes, _ callback: ((UVError?) -> Void)? = nil) throws(UVError)
+    where Bytes.Element == UInt8 {
+        try write(vectored: [OwnedBuffer(bytes)], callback)
+    }
+
+    /// Writes the UTF-8 bytes of `string`.
+    public final func write(_ string: String, _ callback: ((UVError?) -> Void)? = nil) throws(UVError) {
+        try write(string.utf8, callback)
+    }
+
+    /// Writes several buffers with one request (a vectored write).
+    public final func write(vectored buffers: [[UInt8]], _ callback: ((UVError?) -> Void)? = nil) throws(UVError) {
+        try write(vectored: buffers.map { OwnedBuffer($0) }, callback)
+    }
+
+    private func write(vectored buffers: [OwnedBuffer], _ callback: ((UVError?) -> Void)?) throws(UVError) {
+        try ensureOpen("write")
+        let request = WriteRequest(stream: self, buffers: buffers, callback: callback)
+        try request.submit()
+    }
+
+    /// Writes as much of `bytes` as the kernel takes now, without queueing:
+    /// the count written, or `UVError.resourceTemporarilyUnavailable` while
+    /// connecting, while writes are queued, or when the kernel takes nothing.
+    ///
+    /// The corresponding libuv function is `uv_try_write`.
+    public final func tryWrite<Bytes: Collection>(_ bytes: Bytes) throws(UVError) -> Int where Bytes.Element == UInt8 {
+        try ensureOpen("tryWrite")
+        let owned = OwnedBuffer(bytes)
+        defer { owned.release() }
+        switch core {
+        case .uv:
+            var buf = uv_buf_init(owned.base?.assumingMemoryBound(to: CChar.self), UInt32(owned.count))
+            let n = uv_try_write(uvStream, &buf, 1)
+            try check(n)
+            return Int(n)
+        case .native(let h):
+            do {
+                return try unsafeDowncast(h, to: NativeStream.self).tryWrite([owned.rawBuffer])
+            } catch {
+                throw UVError(error)
+            }
+        }
+    }
+
+    /// Bytes queued for writing and not yet handed to the kernel
+    /// (`uv_stream_get_write_queue_size`).
+    public final var writeQueueSize: Int {
+        guard state != .closed else { return 0 }
+        switch core {
+        case .uv: return uv_stream_get_write_queue_size(uvStream)
+        case .native(let h): return unsafeDowncast(h, to: NativeStream.self).writeQueueSize
+        }
+    }
+
+    /// Whether the stream can be read (`uv_is_readable`).
+    public final var isReadable: Bool {
+        guard state == .open else { return false }
+        switch core {
+        case .uv: return uv_is_readable(uvStream) != 0
+        case .native(let h): return unsafeDowncast(h, to: NativeStream.self).isReadable
+        }
+    }
+
+    /// Whether the stream can be written (`uv_is_writable`).
+    public final var isWritable: Bool {
+        guard state == .open else { return false }
+        switch core {
+        case .uv: return uv_is_writable(uvStream) != 0
+        case .native(let h): return unsafeDowncast(h, to: NativeStream.self).isWritable
+        }
+    }
+
+    // MARK: Shutdown
+
+    /// Shuts the write side once queued writes are done; the stream stops
+    /// being writable at once. `UVError.notConnected` if it is not writable
+    /// or already shut (or shutting).
+    ///
+    /// The corresponding libuv function is `uv_shutdown`.
+    public final func shutdown(_ callback: ((UVError?) -> Void)? = nil) throws(UVError) {
+        try ensureOpen("shutdown")
+        let request = StatusRequest(loop: loop, callback: callback)
+        switch core {
+        case .uv:
+            let req = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
+            req.pointee.data = request.pin()
+            let status = uv_shutdown(req, uvStream) { req, status in
+                let r = StatusRequest.take(req!.pointee.data)
+                req!.deallocate()
+                r.complete(status)
+            }
+            if status != 0 {
+                request.unpin()
+                req.deallocate()
+                throw UVError(code: status)
+            }
+        case .native(let h):
+            do {
+                try unsafeDowncast(h, to: NativeStream.self).shutdown(NativeStreamRequest { status in request.complete(status) })
+            } catch {
+                throw UVError(error)
+            }
+        }
+        loop.liveRequestCount += 1
+    }
+
+    // MARK: Listening
+
+    /// Starts listening; `callback` runs for each incoming connection (call
+    /// `accept` in it) or with an error. Connections are accepted greedily;
+    /// while one is not accepted, the stream stops taking more.
+    ///
+    /// The corresponding libuv function is `uv_listen`.
+    public final func listen(backlog: Int32 = 511, _ callback: ((UVError?) -> Void)?) throws(UVError) {
+        try ensureOpen("listen")
+        guard let callback else { throw UVError.invalidArgument.with(context: "listen: no callback") }
+        switch core {
+        case .uv:
+            let status = uv_listen(uvStream, backlog) { s, status in
+                let stream = Handle.owner(of: s?.pointee.data, as: Stream.self)
+                stream.connectionCallback?(status == 0 ? nil : UVError(code: status))
+            }
+            try check(status)
+        case .native:
+            try nativeListen(backlog: backlog)
+        }
+        connectionCallback = callback
+    }
+
+    /// The native part of `listen`, per stream kind.
+    func nativeListen(backlog: Int32) throws(UVError) {
+        throw UVError.invalidArgument.with(context: "listen: not supported by this stream")
+    }
+
+    /// The native connection callback, for subclasses.
+    final var nativeConnection: (Int32) -> Void {
+        { [unowned(unsafe) self] status in self.connectionCallback?(status == 0 ? nil : UVError(code: status)) }
+    }
+
+    /// Accepts the pending connection into `client`, a new stream of the
+    /// same kind on the same loop. `UVError.resourceTemporarilyUnavailable`
+    /// when there is none.
+    ///
+    /// The corresponding libuv function is `uv_accept`.
+    public final func accept(_ client: Stream) throws(UVError) {
+        try ensureOpen("accept")
+        try client.ensureOpen("accept (client)")
+        guard client.loop === loop else {
+            throw UVError.invalidArgument.with(context: "accept: the client is on another loop")
+        }
+        switch (core, client.core) {
+        case (.uv, .uv):
+            try check(uv_accept(uvStream, client.uvStream))
+        case (.native(let server), .native(let c)):
+            do {
+                try unsafeDowncast(server, to: NativeStream.self).accept(into: unsafeDowncast(c, to: NativeStream.self))
+            } catch {
+                throw UVError(error)
+            }
+        default:
+            throw UVError.invalidArgument.with(context: "accept: backends differ")
+        }
+    }
+
+    /// Makes writes block (`uv_stream_set_blocking`).
+    public final func setBlocking(_ blocking: Bool) throws(UVError) {
+        try ensureOpen("setBlocking")
+        switch core {
+        case .uv: try check(uv_stream_set_blocking(uvStream, blocking ? 1 : 0))
+        case .native(let h):
+            do { try unsafeDowncast(h, to: NativeStream.self).setBlocking(blocking) } catch { throw UVError(error) }
+        }
+    }
+
+    override func releaseCallbacks() {
+        readCallback = nil
+        connectionCallback = nil
+    }
+}
+
+/// Bytes copied into memory that a request owns until its callback.
+struct OwnedBuffer {
+    let base: UnsafeMutableRawPointer?
+    let count: Int
+
+    init<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+        let n = bytes.count
+        count = n
+        guard n > 0 else {
+            base = nil
+            return
+        }
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: n, alignment: 1)
+        let copied: Void? = bytes.withContiguousStorageIfAvailable { src in
+            memory.copyMemory(from: src.baseAddress!, byteCount: n)
+        }
+        if copied == nil {
+            _ = UnsafeMutableRawBufferPointer(start: memory, count: n).initializeMemory(as: UInt8.self, from: bytes)
+        }
+        base = memory
+    }
+
+    var rawBuffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
+
+    func release() { base?.deallocate() }
+}
+
+/// A request whose callback gets a status: connect, shutdown. Pinned from
+/// submission until its callback, which runs exactly once.
+final class StatusRequest {
+    let loop: Loop
+    private var callback: ((UVError?) -> Void)?
+
+    init(loop: Loop, callback: ((UVError?) -> Void)?) {
+        self.loop = loop
+        self.callback = callback
+    }
+
+    func pin() -> UnsafeMutableRawPointer { Unmanaged.passRetained(self).toOpaque() }
+    func unpin() { Unmanaged.passUnretained(self).release() }
+    static func take(_ pointer: UnsafeMutableRawPointer?) -> StatusRequest {
+        Unmanaged<StatusRequest>.fromOpaque(pointer!).takeRetainedValue()
+    }
+
+    func complete(_ status: Int32) {
+        loop.liveRequestCount -= 1
+        let cb = callback
+        callback = nil
+        cb?(status == 0 ? nil : UVError(code: status))
+    }
+}
+
+/// A write request: owns its buffers until its callback.
+final class WriteRequest {
+    unowned(unsafe) let stream: Stream
+    private let buffers: [OwnedBuffer]
+    private var callback: ((UVError?) -> Void)?
+
+    init(stream: Stream, buffers: [OwnedBuffer], callback: ((UVError?) -> Void)?) {
+        self.stream = stream
+        self.buffers = buffers
+        self.callback = callback
+    }
+
+    func submit() throws(UVError) {
+        let loop = stream.loop
+        switch stream.core {
+        case .uv:
+            let req = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
+            req.pointee.data = Unmanaged.passRetained(self).toOpaque()
+            var bufs = buffers.map { uv_buf_init($0.base?.assumingMemoryBound(to: CChar.self), UInt32($0.count)) }
+            let status = uv_write(req, stream.uvStream, &bufs, UInt32(bufs.count)) { req, status in
+                let request = Unmanaged<WriteRequest>.fromOpaque(req!.pointee.data).takeRetainedValue()
+                req!.deallocate()
+                request.complete(status)
+            }
+            if status != 0 {
+                Unmanaged.passUnretained(self).release()
+                req.deallocate()
+                release()
+                throw UVError(code: status)
+            }
+        case .native(let h):
+            let native = NativeWriteRequest(buffers: buffers.map(\.rawBuffer)) { status in self.complete(status) }
+            do {
+                try unsafeDowncast(h, to: NativeStream.self).write(native)
+            } catch {
+                release()
+                throw UVError(error)
+            }
+        }
+        loop.liveRequestCount += 1
+    }
+
+    private func release() {
+        for b in buffers { b.release() }
+    }
+
+    private func complete(_ status: Int32) {
+        release()
+        stream.loop.liveRequestCount -= 1
+        let cb = callback
+        callback = nil
+        cb?(status == 0 ? nil : UVError(code: status))
+    }
+}

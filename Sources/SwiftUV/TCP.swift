@@ -1,0 +1,227 @@
+import CUV
+import NativeLoop
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A TCP stream: a client that connects, or a server that listens and
+/// accepts.
+///
+/// As in libuv, binding to a port in use succeeds; the error
+/// (`UVError.addressInUse`) comes from `listen`, or reaches the connect
+/// callback. A refused connection does not close the handle for you.
+///
+/// Writing to a socket the peer has closed gives `UVError.brokenPipe` (or
+/// `.connectionReset`) to the write callback and never kills the process:
+/// SwiftUV ignores `SIGPIPE` process-wide the first time a TCP handle is
+/// made, as libuv's own programs and Node.js do.
+///
+/// The corresponding libuv type is `uv_tcp_t`.
+public final class TCP: Stream {
+    /// The address family of the socket made at init.
+    public enum Family: Sendable {
+        /// Make the socket at bind or connect, from the address.
+        case unspecified
+        case ipv4
+        case ipv6
+
+        var value: Int32 {
+            switch self {
+            case .unspecified: return AF_UNSPEC
+            case .ipv4: return AF_INET
+            case .ipv6: return AF_INET6
+            }
+        }
+    }
+
+    /// Makes a TCP handle; with a family, its socket too.
+    ///
+    /// The corresponding libuv function is `uv_tcp_init_ex`.
+    public init(loop: Loop, family: Family = .unspecified) throws(UVError) {
+        try loop.ensureOpen("TCP.init")
+        ignoreSIGPIPE
+        let core: Core
+        switch loop.core {
+        case .uv(let l):
+            core = try Handle.makeUV(uv_tcp_t.self, on: l) { uv_tcp_init_ex($0, $1, UInt32(family.value)) }
+        case .native(let l):
+            do { core = .native(try NativeTCP(loop: l, family: family.value)) } catch { throw UVError(error) }
+        }
+        super.init(loop: loop, type: .tcp, core: core)
+    }
+
+    @inline(__always)
+    private var uvTCP: UnsafeMutablePointer<uv_tcp_t>? {
+        if case .uv(let h) = core { return UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_tcp_t.self) }
+        return nil
+    }
+
+    @inline(__always)
+    private var nativeTCP: NativeTCP { unsafeDowncast(nativeStream, to: NativeTCP.self) }
+
+    /// Adopts an existing socket, made non-blocking. `UVError.fileExists` if
+    /// the loop already watches it.
+    ///
+    /// The corresponding libuv function is `uv_tcp_open`.
+    public func open(socket: Int32) throws(UVError) {
+        try ensureOpen("TCP.open")
+        if let t = uvTCP { try check(uv_tcp_open(t, socket)) } else {
+            do { try nativeTCP.open(socket: socket) } catch { throw UVError(error) }
+        }
+    }
+
+    /// Binds to `address` (with `SO_REUSEADDR`). `ipv6Only` refuses IPv4
+    /// peers on an IPv6 socket.
+    ///
+    /// The corresponding libuv function is `uv_tcp_bind`.
+    public func bind(_ address: SocketAddress, ipv6Only: Bool = false) throws(UVError) {
+        try ensureOpen("TCP.bind")
+        if case .unix = address.storage {
+            throw UVError.invalidArgument.with(context: "TCP.bind: a Unix path is not a TCP address")
+        }
+        let status: Int32 = address.withSockAddr { sa, len in
+            if let t = uvTCP { return uv_tcp_bind(t, sa, ipv6Only ? UInt32(UV_TCP_IPV6ONLY.rawValue) : 0) }
+            do throws(NativeError) { try nativeTCP.bind(sa, length: len, ipv6Only: ipv6Only); return 0 } catch { return error.code }
+        }
+        try check(status)
+    }
+
+    /// Binds to `"host:port"`.
+    public func bind(_ address: String, ipv6Only: Bool = false) throws(UVError) {
+        try bind(SocketAddress(address), ipv6Only: ipv6Only)
+    }
+
+    /// Connects to `address`; `callback` gets nil once connected, or the
+    /// error (`UVError.connectionRefused`, `.cancelled` if closed first). It
+    /// never runs inside this call. `UVError.alreadyInProgress` while another
+    /// connect is pending.
+    ///
+    /// The corresponding libuv function is `uv_tcp_connect`.
+    public func connect(to address: SocketAddress, _ callback: ((UVError?) -> Void)?) throws(UVError) {
+        try ensureOpen("TCP.connect")
+        if case .unix = address.storage {
+            throw UVError.invalidArgument.with(context: "TCP.connect: a Unix path is not a TCP address")
+        }
+        let request = StatusRequest(loop: loop, callback: callback)
+        let status: Int32 = address.withSockAddr { sa, len in
+            if let t = uvTCP {
+                let req = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
+                req.pointee.data = request.pin()
+                let status = uv_tcp_connect(req, t, sa) { req, status in
+                    let r = StatusRequest.take(req!.pointee.data)
+                    req!.deallocate()
+                    r.complete(status)
+                }
+                if status != 0 {
+                    request.unpin()
+                    req.deallocate()
+                }
+                return status
+            }
+            do throws(NativeError) {
+                try nativeTCP.connect(sa, length: len, request: NativeStreamRequest { status in request.complete(status) })
+                return 0
+            } catch {
+                return error.code
+            }
+        }
+        try check(status)
+        loop.liveRequestCount += 1
+    }
+
+    /// Connects to `"host:port"`.
+    public func connect(to address: String, _ callback: ((UVError?) -> Void)?) throws(UVError) {
+        try connect(to: SocketAddress(address), callback)
+    }
+
+    override func nativeListen(backlog: Int32) throws(UVError) {
+        do { try nativeTCP.listen(backlog: backlog, nativeConnection) } catch { throw UVError(error) }
+    }
+
+    /// Disables Nagle's algorithm (`uv_tcp_nodelay`).
+    public func setNoDelay(_ enable: Bool) throws(UVError) {
+        try ensureOpen("TCP.setNoDelay")
+        if let t = uvTCP { try check(uv_tcp_nodelay(t, enable ? 1 : 0)) } else {
+            do { try nativeTCP.setNoDelay(enable) } catch { throw UVError(error) }
+        }
+    }
+
+    /// Turns TCP keep-alive on, with the first probe after `delay` seconds,
+    /// or off (`uv_tcp_keepalive`).
+    public func setKeepAlive(_ enable: Bool, delay: UInt32 = 60) throws(UVError) {
+        try ensureOpen("TCP.setKeepAlive")
+        if let t = uvTCP { try check(uv_tcp_keepalive(t, enable ? 1 : 0, delay)) } else {
+            do { try nativeTCP.setKeepAlive(enable, delay: delay) } catch { throw UVError(error) }
+        }
+    }
+
+    /// Whether a listener accepts several connections per wake-up (the
+    /// default) or one (`uv_tcp_simultaneous_accepts`).
+    public func setSimultaneousAccepts(_ enable: Bool) throws(UVError) {
+        try ensureOpen("TCP.setSimultaneousAccepts")
+        if let t = uvTCP { try check(uv_tcp_simultaneous_accepts(t, enable ? 1 : 0)) } else {
+            nativeTCP.setSimultaneousAccepts(enable)
+        }
+    }
+
+    /// The local address (`uv_tcp_getsockname`).
+    public func localAddress() throws(UVError) -> SocketAddress { try name(peer: false) }
+
+    /// The peer's address (`uv_tcp_getpeername`).
+    public func peerAddress() throws(UVError) -> SocketAddress { try name(peer: true) }
+
+    private func name(peer: Bool) throws(UVError) -> SocketAddress {
+        try ensureOpen(peer ? "TCP.peerAddress" : "TCP.localAddress")
+        var storage = sockaddr_storage()
+        var len = Int32(MemoryLayout<sockaddr_storage>.size)
+        let status: Int32 = withUnsafeMutablePointer(to: &storage) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
+                if let t = uvTCP { return peer ? uv_tcp_getpeername(t, sa, &len) : uv_tcp_getsockname(t, sa, &len) }
+                var slen = socklen_t(len)
+                do throws(NativeError) {
+                    try nativeTCP.name(peer: peer, into: sa, length: &slen)
+                    len = Int32(slen)
+                    return 0
+                } catch {
+                    return error.code
+                }
+            }
+        }
+        try check(status)
+        let address = withUnsafePointer(to: &storage) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { SocketAddress($0, length: socklen_t(len)) }
+        }
+        guard let address else { throw UVError.addressFamilyNotSupported }
+        return address
+    }
+
+    /// Closes with a TCP reset (linger 0) instead of a graceful close.
+    /// `UVError.invalidArgument` during a shutdown.
+    ///
+    /// The corresponding libuv function is `uv_tcp_close_reset`.
+    public func closeReset(_ callback: ((Handle) -> Void)? = nil) throws(UVError) {
+        try ensureOpen("TCP.closeReset")
+        try close(callback) { core throws(UVError) in
+            switch core {
+            case .uv(let h):
+                let status = uv_tcp_close_reset(UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_tcp_t.self), Handle.uvCloseCallback)
+                if status != 0 {
+                    throw UVError(code: status).with(context: "TCP.closeReset: a shutdown is pending")
+                }
+            case .native(let h):
+                do throws(NativeError) {
+                    try unsafeDowncast(h, to: NativeTCP.self).closeReset(self.nativeCloseCallback)
+                } catch {
+                    throw UVError(error).with(context: "TCP.closeReset: a shutdown is pending")
+                }
+            }
+        }
+    }
+}
+
+/// Ignores SIGPIPE once per process, so that a write to a closed socket
+/// returns EPIPE instead of killing the process.
+private let ignoreSIGPIPE: Void = {
+    signal(SIGPIPE, SIG_IGN)
+}()

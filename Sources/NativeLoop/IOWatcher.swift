@@ -43,7 +43,7 @@ extension NativeEventLoop {
         w.pevents &= ~events
         if w.pevents == 0 {
             dequeue(w)
-            if Int(w.fd) < watchers.count, watchers[Int(w.fd)] === w {
+            if w.fd >= 0, Int(w.fd) < watchers.count, watchers[Int(w.fd)] === w {
                 watchers[Int(w.fd)] = nil
                 nfds -= 1
             }

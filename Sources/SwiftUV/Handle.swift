@@ -70,11 +70,12 @@ public class Handle {
         Unmanaged<H>.fromOpaque(pointer!).takeUnretainedValue()
     }
 
-    /// Throws unless the handle is open.
+    /// Throws unless the handle is open: `UVError.invalidArgument`, or the
+    /// code libuv itself gives for that call on a closing handle.
     @inline(__always)
-    final func ensureOpen(_ operation: @autoclosure () -> String) throws(UVError) {
+    final func ensureOpen(_ operation: @autoclosure () -> String, code: UVError = .invalidArgument) throws(UVError) {
         if state != .open {
-            throw UVError.invalidArgument.with(context: "\(operation()): the \(type.rawValue) handle is \(state == .closing ? "closing" : "closed")")
+            throw code.with(context: "\(operation()): the \(type.rawValue) handle is \(state == .closing ? "closing" : "closed")")
         }
     }
 

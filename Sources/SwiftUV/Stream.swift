@@ -105,8 +105,8 @@ public class Stream: Handle {
 
     /// Writes `bytes`; `callback` gets nil once they are handed to the kernel,
     /// or the error (`UVError.cancelled` if the stream closed first).
-    /// `UVError.badFileDescriptor` without a socket, `.brokenPipe` if the
-    /// stream is not writable (after `shutdown`, say).
+    /// `UVError.badFileDescriptor` without a socket (or once closing),
+    /// `.brokenPipe` if the stream is not writable (after `shutdown`, say).
     ///
     /// The corresponding libuv function is `uv_write`.
     public final func write<Bytes: Collection>(_ bytes: Bytes, _ callback: ((UVError?) -> Void)? = nil) throws(UVError)
@@ -125,7 +125,8 @@ public class Stream: Handle {
     }
 
     private func write(vectored buffers: [OwnedBuffer], _ callback: ((UVError?) -> Void)?) throws(UVError) {
-        try ensureOpen("write")
+        // libuv answers EBADF for a closing stream (its socket is gone).
+        try ensureOpen("write", code: .badFileDescriptor)
         let request = WriteRequest(stream: self, buffers: buffers, callback: callback)
         try request.submit()
     }
@@ -136,7 +137,7 @@ public class Stream: Handle {
     ///
     /// The corresponding libuv function is `uv_try_write`.
     public final func tryWrite<Bytes: Collection>(_ bytes: Bytes) throws(UVError) -> Int where Bytes.Element == UInt8 {
-        try ensureOpen("tryWrite")
+        try ensureOpen("tryWrite", code: .badFileDescriptor)
         let owned = OwnedBuffer(bytes)
         defer { owned.release() }
         switch core {
@@ -185,12 +186,13 @@ public class Stream: Handle {
     // MARK: Shutdown
 
     /// Shuts the write side once queued writes are done; the stream stops
-    /// being writable at once. `UVError.notConnected` if it is not writable
-    /// or already shut (or shutting).
+    /// being writable at once. `UVError.notConnected` if it is not writable,
+    /// already shut (or shutting), or closing.
     ///
     /// The corresponding libuv function is `uv_shutdown`.
     public final func shutdown(_ callback: ((UVError?) -> Void)? = nil) throws(UVError) {
-        try ensureOpen("shutdown")
+        // libuv answers ENOTCONN for a closing stream.
+        try ensureOpen("shutdown", code: .notConnected)
         let request = StatusRequest(loop: loop, callback: callback)
         switch core {
         case .uv:

@@ -1,0 +1,149 @@
+import SwiftUV
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@Suite("Socket addresses")
+struct SocketAddressTests {
+    @Test("parses IPv4, IPv6 and Unix forms, and prints them back")
+    func parsing() throws {
+        let v4 = try SocketAddress("127.0.0.1:8080")
+        #expect(v4.host == "127.0.0.1" && v4.port == 8080 && !v4.isIPv6)
+        #expect(v4.description == "127.0.0.1:8080")
+        let v6 = try SocketAddress("[::1]:80")
+        #expect(v6.host == "::1" && v6.port == 80 && v6.isIPv6)
+        #expect(v6.description == "[::1]:80")
+        let unix = try SocketAddress("/tmp/swiftuv.sock")
+        #expect(unix.port == nil && unix.description == "/tmp/swiftuv.sock")
+        #expect(try SocketAddress(ip: "10.0.0.1", port: 0) == SocketAddress("10.0.0.1:0"))
+    }
+
+    @Test("bad addresses and ports are clear errors", arguments: [
+        "127.0.0.1", "127.0.0.1:", "127.0.0.1:http", "127.0.0.1:65536", "127.0.0.1:-1",
+        "300.1.1.1:80", "::1:80", "[::1]80", "[::1", "localhost:80", "",
+    ])
+    func badInput(text: String) {
+        #expect(throws: UVError.invalidArgument) { try SocketAddress(text) }
+    }
+
+    @Test("a Unix path longer than sun_path is refused")
+    func longUnixPath() {
+        #expect(throws: UVError.invalidArgument) { try SocketAddress(unixPath: "/" + String(repeating: "x", count: 200)) }
+    }
+}
+
+@Suite("TCP lifetime and misuse")
+struct TCPLifetimeTests {
+    @Test("a connection whose references are dropped with writes in flight completes them and is released", arguments: backends)
+    func droppedWithWritesInFlight(backend: Backend) throws {
+        let loop = try Loop(backend: backend)
+        let server = try TCP(loop: loop)
+        try server.bind("127.0.0.1:0")
+        var received = 0
+        try server.listen { _ in
+            let peer = try! TCP(loop: loop)
+            try? server.accept(peer)
+            try? peer.readStart { result in
+                switch result {
+                case .success(let b): received += b.count
+                case .failure: try? peer.close(); try? server.close()
+                }
+            }
+        }
+        var writes = 0
+        var weak: Weak<TCP>?
+        do {
+            let client = try TCP(loop: loop)
+            weak = Weak(client)
+            try client.connect(to: server.localAddress()) { _ in
+                for _ in 0..<10 {
+                    try? client.write([UInt8](repeating: 1, count: 100_000)) { error in
+                        #expect(error == nil)
+                        writes += 1
+                    }
+                }
+                try? client.shutdown { _ in try? client.close() }
+            }
+        }
+        try loop.run()
+        #expect(writes == 10)
+        #expect(received == 1_000_000)
+        #expect(weak?.object == nil)
+        #expect(loop.liveHandleCount == 0 && loop.liveRequestCount == 0)
+        try loop.close()
+    }
+
+    @Test("closing inside the read callback", arguments: backends)
+    func closeInReadCallback(backend: Backend) throws {
+        let loop = try Loop(backend: backend)
+        let server = try TCP(loop: loop)
+        try server.bind("127.0.0.1:0")
+        try server.listen { _ in
+            let peer = try! TCP(loop: loop)
+            try? server.accept(peer)
+            try? peer.write(String(repeating: "z", count: 200_000)) { _ in try? peer.close() }
+            try? server.close()
+        }
+        let client = try TCP(loop: loop)
+        var reads = 0
+        try client.connect(to: server.localAddress()) { _ in
+            try? client.readStart { _ in
+                reads += 1
+                try? client.close()  // the remaining reads of this burst must not run
+            }
+        }
+        try loop.run()
+        #expect(reads == 1)
+        try loop.close()
+    }
+
+    @Test("calls on a closed TCP handle, a bad address, write after shutdown", arguments: backends)
+    func misuse(backend: Backend) throws {
+        let loop = try Loop(backend: backend)
+        let tcp = try TCP(loop: loop)
+        #expect(throws: UVError.invalidArgument) { try tcp.bind("nonsense") }
+        #expect(throws: UVError.invalidArgument) { try tcp.connect(to: "127.0.0.1:99999") { _ in } }
+        #expect(throws: UVError.invalidArgument) { try tcp.bind(SocketAddress("/tmp/x.sock")) }
+        try tcp.close()
+        #expect(throws: UVError.invalidArgument) { try tcp.connect(to: "127.0.0.1:80") { _ in } }
+        #expect(throws: UVError.invalidArgument) { try tcp.readStart { _ in } }
+        #expect(throws: UVError.badFileDescriptor) { try tcp.write("x") }
+        #expect(throws: UVError.notConnected) { try tcp.shutdown() }
+        #expect(throws: UVError.invalidArgument) { try tcp.closeReset() }
+        #expect(throws: UVError.invalidArgument) { try tcp.localAddress() }
+        try loop.run()
+        #expect(throws: UVError.invalidArgument) { try tcp.close() }
+        try loop.close()
+    }
+
+    @Test("writing to a socket the peer closed gives an error, not SIGPIPE", arguments: backends)
+    func noSIGPIPE(backend: Backend) throws {
+        let loop = try Loop(backend: backend)
+        let server = try TCP(loop: loop)
+        try server.bind("127.0.0.1:0")
+        try server.listen { _ in
+            let peer = try! TCP(loop: loop)
+            try? server.accept(peer)
+            try? peer.closeReset()
+            try? server.close()
+        }
+        let client = try TCP(loop: loop)
+        var errors: [UVError] = []
+        try client.connect(to: server.localAddress()) { _ in
+            let timer = try! Timer(loop: loop)
+            try? timer.start(timeout: 50, repeat: 0) { t in
+                for _ in 0..<3 {
+                    try? client.write("after the reset") { if let e = $0 { errors.append(e) } }
+                }
+                try? client.close()
+                try? t.close()
+            }
+        }
+        try loop.run()
+        #expect(!errors.isEmpty)
+        #expect(errors.allSatisfy { [.brokenPipe, .connectionReset, .cancelled].contains($0) })
+        try loop.close()
+    }
+}

@@ -125,8 +125,13 @@ public class Stream: Handle {
     }
 
     private func write(vectored buffers: [OwnedBuffer], _ callback: ((UVError?) -> Void)?) throws(UVError) {
-        // libuv answers EBADF for a closing stream (its socket is gone).
-        try ensureOpen("write", code: .badFileDescriptor)
+        do {
+            // libuv answers EBADF for a closing stream (its socket is gone).
+            try ensureOpen("write", code: .badFileDescriptor)
+        } catch {
+            for b in buffers { b.release() }
+            throw error
+        }
         let request = WriteRequest(stream: self, buffers: buffers, callback: callback)
         try request.submit()
     }

@@ -1,0 +1,123 @@
+import Foundation
+import SwiftUV
+import Testing
+
+/// Peers not written here: Python's `socket` module, byte for byte.
+@Suite("Interop with Python")
+struct InteropTests {
+    static let size = 10 * 1024 * 1024
+
+    /// A payload of `size` bytes that no shifted copy of itself matches.
+    static let payload: [UInt8] = {
+        var state: UInt32 = 2_463_534_242
+        return (0..<size).map { _ in
+            state ^= state << 13; state ^= state >> 17; state ^= state << 5
+            return UInt8(truncatingIfNeeded: state)
+        }
+    }()
+
+    static let pythonEchoServer = """
+    import socket, sys
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+    print(s.getsockname()[1], flush=True)
+    c, _ = s.accept()
+    while True:
+        b = c.recv(65536)
+        if not b: break
+        c.sendall(b)
+    c.close()
+    """
+
+    static let pythonClient = """
+    import socket, sys, hashlib
+    port, size = int(sys.argv[1]), int(sys.argv[2])
+    data = sys.stdin.buffer.read()
+    c = socket.create_connection(("127.0.0.1", port))
+    c.sendall(data); c.shutdown(socket.SHUT_WR)
+    got = bytearray()
+    while True:
+        b = c.recv(65536)
+        if not b: break
+        got += b
+    sys.exit(0 if bytes(got) == data and len(data) == size else 1)
+    """
+
+    @Test("a SwiftUV client and a Python echo server exchange 10 MB", arguments: backends)
+    func clientToPython(backend: Backend) throws {
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", "-c", Self.pythonEchoServer]
+        let out = Pipe()
+        python.standardOutput = out
+        try python.run()
+        defer { python.terminate() }
+        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+        let port = try #require(Int(line.trimmingCharacters(in: .whitespacesAndNewlines)))
+
+        let loop = try Loop(backend: backend)
+        let client = try TCP(loop: loop)
+        var received: [UInt8] = []
+        received.reserveCapacity(Self.size)
+        var ended = false
+        try client.connect(to: SocketAddress(ip: "127.0.0.1", port: port)) { error in
+            #expect(error == nil)
+            try? client.readStart(bytes: { result in
+                switch result {
+                case .success(let bytes): received += bytes
+                case .failure(let e):
+                    #expect(e == .endOfFile)
+                    ended = true
+                    try? client.close()
+                }
+            })
+            try? client.write(Self.payload)
+            try? client.shutdown()
+        }
+        try loop.run()
+        #expect(ended)
+        #expect(received.count == Self.size)
+        #expect(received == Self.payload)
+        try loop.close()
+        python.waitUntilExit()
+    }
+
+    @Test("a Python client and a SwiftUV echo server exchange 10 MB", arguments: backends)
+    func pythonToServer(backend: Backend) throws {
+        let loop = try Loop(backend: backend)
+        let server = try TCP(loop: loop)
+        try server.bind("127.0.0.1:0")
+        var echoed = 0
+        try server.listen { _ in
+            let peer = try! TCP(loop: loop)
+            try? server.accept(peer)
+            try? peer.readStart { result in
+                switch result {
+                case .success(let bytes):
+                    echoed += bytes.count
+                    if !bytes.isEmpty { try? peer.write(Array(bytes)) }
+                case .failure:
+                    try? peer.shutdown { _ in try? peer.close() }
+                    try? server.close()
+                }
+            }
+        }
+        let python = Process()
+        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        python.arguments = ["python3", "-c", Self.pythonClient, String(try server.localAddress().port!), String(Self.size)]
+        let input = Pipe()
+        python.standardInput = input
+        try python.run()
+        // Feed stdin from another thread; the loop runs here.
+        let writer = input.fileHandleForWriting
+        let data = Data(Self.payload)
+        Thread {
+            writer.write(data)
+            try? writer.close()
+        }.start()
+        try loop.run()
+        python.waitUntilExit()
+        #expect(python.terminationStatus == 0, "the Python client saw every byte come back")
+        #expect(echoed == Self.size)
+        try loop.close()
+    }
+}

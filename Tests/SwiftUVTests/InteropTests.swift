@@ -1,6 +1,9 @@
-import Foundation
 import SwiftUV
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Peers not written here: Python's `socket` module, byte for byte.
 @Suite("Interop with Python")
@@ -44,15 +47,8 @@ struct InteropTests {
 
     @Test("a SwiftUV client and a Python echo server exchange 10 MB", arguments: backends)
     func clientToPython(backend: Backend) throws {
-        let python = Process()
-        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = ["python3", "-c", Self.pythonEchoServer]
-        let out = Pipe()
-        python.standardOutput = out
-        try python.run()
-        defer { python.terminate() }
-        let line = String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-        let port = try #require(Int(line.trimmingCharacters(in: .whitespacesAndNewlines)))
+        let python = try Subprocess(["python3", "-c", Self.pythonEchoServer], pipeStdout: true)
+        let port = try #require(Int(python.readLine()))
 
         let loop = try Loop(backend: backend)
         let client = try TCP(loop: loop)
@@ -78,7 +74,7 @@ struct InteropTests {
         #expect(received.count == Self.size)
         #expect(received == Self.payload)
         try loop.close()
-        python.waitUntilExit()
+        #expect(python.wait() == 0)
     }
 
     @Test("a Python client and a SwiftUV echo server exchange 10 MB", arguments: backends)
@@ -101,22 +97,12 @@ struct InteropTests {
                 }
             }
         }
-        let python = Process()
-        python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        python.arguments = ["python3", "-c", Self.pythonClient, String(try server.localAddress().port!), String(Self.size)]
-        let input = Pipe()
-        python.standardInput = input
-        try python.run()
-        // Feed stdin from another thread; the loop runs here.
-        let writer = input.fileHandleForWriting
-        let data = Data(Self.payload)
-        Thread {
-            writer.write(data)
-            try? writer.close()
-        }.start()
+        let python = try Subprocess(["python3", "-c", Self.pythonClient, String(try server.localAddress().port!), String(Self.size)],
+                                    pipeStdin: true)
+        // The child reads all of stdin before it connects.
+        python.writeAllAndClose(Self.payload)
         try loop.run()
-        python.waitUntilExit()
-        #expect(python.terminationStatus == 0, "the Python client saw every byte come back")
+        #expect(python.wait() == 0, "the Python client saw every byte come back")
         #expect(echoed == Self.size)
         try loop.close()
     }

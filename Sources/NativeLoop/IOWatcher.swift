@@ -66,6 +66,12 @@ extension NativeEventLoop {
         invalidatePendingEvents(fd: w.fd)
     }
 
+    /// Whether the loop polls `fd` (`uv__fd_exists`): a handle that adopted
+    /// a descriptor but never started watching it does not count.
+    func isWatched(_ fd: Int32) -> Bool {
+        fd >= 0 && Int(fd) < watchers.count && watchers[Int(fd)] != nil
+    }
+
     /// Whether `w` waits for any of `events`.
     func ioActive(_ w: IOWatcher, _ events: UInt32) -> Bool { w.pevents & events != 0 }
 

@@ -220,10 +220,10 @@ package class NativeStream: NativeHandle {
     /// Starts a connect request after the socket's `connect(2)`:
     /// `EINPROGRESS` waits for writability, a synchronous error is
     /// delivered from the pending phase.
-    func beginConnect(_ request: NativeStreamRequest) {
+    func beginConnect(_ request: NativeStreamRequest, watchWritable: Bool = true) {
         loop.activeRequests += 1
         connectRequest = request
-        loop.ioStart(watcher, pollOut)
+        if watchWritable { loop.ioStart(watcher, pollOut) }
         if delayedError != 0 { loop.feed(watcher) }
     }
 

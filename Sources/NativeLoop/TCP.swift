@@ -143,9 +143,7 @@ package final class NativeTCP: NativeStream {
 
     /// `uv_tcp_open`: adopts a socket, made non-blocking.
     package func open(socket: Int32) throws(NativeError) {
-        for h in loop.handles where h !== self {
-            if let s = h as? NativeStream, s.fd == socket { throw NativeError(errno: EEXIST) }
-        }
+        if loop.isWatched(socket) { throw NativeError(errno: EEXIST) }
         let current = try syscall { fcntl(socket, F_GETFL) }
         _ = try syscall { fcntl(socket, F_SETFL, current | O_NONBLOCK) }
         try open(fd: socket, flags: [.readable, .writable])

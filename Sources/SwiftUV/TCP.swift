@@ -219,9 +219,3 @@ public final class TCP: Stream {
         }
     }
 }
-
-/// Ignores SIGPIPE once per process, so that a write to a closed socket
-/// returns EPIPE instead of killing the process.
-private let ignoreSIGPIPE: Void = {
-    signal(SIGPIPE, SIG_IGN)
-}()

@@ -1,0 +1,135 @@
+import CUV
+import NativeLoop
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A stream over a Unix-domain socket (bound to a path, or connected to
+/// one) or over any pipe-like descriptor.
+///
+/// Closing a bound pipe removes its socket file. A missing directory in the
+/// bind path gives `UVError.permissionDenied`, as in libuv.
+///
+/// The corresponding libuv type is `uv_pipe_t`.
+public final class Pipe: Stream {
+    /// Whether this pipe can pass handles (set at init).
+    public let ipc: Bool
+
+    /// Makes a pipe handle; `ipc` pipes can send and receive handles.
+    ///
+    /// The corresponding libuv function is `uv_pipe_init`.
+    public init(loop: Loop, ipc: Bool = false) throws(UVError) {
+        try loop.ensureOpen("Pipe.init")
+        ignoreSIGPIPE
+        self.ipc = ipc
+        let core: Core
+        switch loop.core {
+        case .uv(let l): core = try Handle.makeUV(uv_pipe_t.self, on: l) { uv_pipe_init($0, $1, ipc ? 1 : 0) }
+        case .native(let l): core = .native(NativePipe(loop: l, ipc: ipc))
+        }
+        super.init(loop: loop, type: .pipe, core: core)
+    }
+
+    @inline(__always)
+    private var uvPipe: UnsafeMutablePointer<uv_pipe_t>? {
+        if case .uv(let h) = core { return UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_pipe_t.self) }
+        return nil
+    }
+
+    @inline(__always)
+    private var nativePipe: NativePipe { unsafeDowncast(nativeStream, to: NativePipe.self) }
+
+    /// Binds to a socket path. `UVError.invalidArgument` if already bound,
+    /// `.addressInUse` if the path exists.
+    ///
+    /// The corresponding libuv function is `uv_pipe_bind`.
+    public func bind(_ path: String) throws(UVError) {
+        try ensureOpen("Pipe.bind")
+        if let p = uvPipe { try check(uv_pipe_bind(p, path)) } else {
+            do { try nativePipe.bind(path: path) } catch { throw UVError(error) }
+        }
+    }
+
+    /// Connects to a socket path; `callback` gets nil or the error
+    /// (`UVError.noSuchFileOrDirectory`, `.connectionRefused`, ...), never
+    /// inside this call.
+    ///
+    /// The corresponding libuv function is `uv_pipe_connect`.
+    public func connect(to path: String, _ callback: ((UVError?) -> Void)?) throws(UVError) {
+        try ensureOpen("Pipe.connect")
+        let request = StatusRequest(loop: loop, callback: callback)
+        if let p = uvPipe {
+            let req = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
+            req.pointee.data = request.pin()
+            uv_pipe_connect(req, p, path) { req, status in
+                let r = StatusRequest.take(req!.pointee.data)
+                req!.deallocate()
+                r.complete(status)
+            }
+        } else {
+            nativePipe.connect(path: path, request: NativeStreamRequest { status in request.complete(status) })
+        }
+        loop.liveRequestCount += 1
+    }
+
+    /// Adopts an existing descriptor (made non-blocking); readable and
+    /// writable as its access mode allows. `UVError.fileExists` if the loop
+    /// already watches it.
+    ///
+    /// The corresponding libuv function is `uv_pipe_open`.
+    public func open(_ descriptor: Int32) throws(UVError) {
+        try ensureOpen("Pipe.open")
+        if let p = uvPipe { try check(uv_pipe_open(p, descriptor)) } else {
+            do { try nativePipe.open(descriptor: descriptor) } catch { throw UVError(error) }
+        }
+    }
+
+    override func nativeListen(backlog: Int32) throws(UVError) {
+        do { try nativePipe.listen(backlog: backlog, nativeConnection) } catch { throw UVError(error) }
+    }
+
+    /// The bound path (`uv_pipe_getsockname`); `UVError.badFileDescriptor`
+    /// before bind or connect.
+    public func localName() throws(UVError) -> String { try name(peer: false) }
+
+    /// The peer's path (`uv_pipe_getpeername`).
+    public func peerName() throws(UVError) -> String { try name(peer: true) }
+
+    private func name(peer: Bool) throws(UVError) -> String {
+        try ensureOpen(peer ? "Pipe.peerName" : "Pipe.localName")
+        if let p = uvPipe {
+            var buffer = [CChar](repeating: 0, count: 256)
+            var size = buffer.count
+            try check(peer ? uv_pipe_getpeername(p, &buffer, &size) : uv_pipe_getsockname(p, &buffer, &size))
+            return String(decoding: buffer.prefix(size).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        do { return try nativePipe.name(peer: peer) } catch { throw UVError(error) }
+    }
+
+    /// Makes the socket file readable and/or writable by everyone.
+    ///
+    /// The corresponding libuv function is `uv_pipe_chmod`.
+    public func chmod(readable: Bool, writable: Bool) throws(UVError) {
+        try ensureOpen("Pipe.chmod")
+        if let p = uvPipe {
+            let mode = (readable ? Int32(UV_READABLE.rawValue) : 0) | (writable ? Int32(UV_WRITABLE.rawValue) : 0)
+            try check(uv_pipe_chmod(p, mode))
+        } else {
+            do { try nativePipe.chmod(readable: readable, writable: writable) } catch { throw UVError(error) }
+        }
+    }
+
+    /// Sets the number of pending pipe instances; it only matters on
+    /// Windows, so this does nothing (`uv_pipe_pending_instances`).
+    public func setPendingInstances(_ count: Int32) throws(UVError) {
+        try ensureOpen("Pipe.setPendingInstances")
+        if let p = uvPipe { uv_pipe_pending_instances(p, count) }
+    }
+}
+
+/// Ignores SIGPIPE once per process, so that a write to a closed socket or
+/// pipe returns EPIPE instead of killing the process.
+let ignoreSIGPIPE: Void = {
+    signal(SIGPIPE, SIG_IGN)
+}()

@@ -12,7 +12,8 @@ final class Subprocess {
     /// Read end of the child's stdout, or -1.
     private(set) var stdoutFD: Int32 = -1
 
-    init(_ arguments: [String], pipeStdin: Bool = false, pipeStdout: Bool = false) throws {
+    init(_ arguments: [String], environment: [String: String] = [:], pipeStdin: Bool = false, pipeStdout: Bool = false,
+         mergeStderr: Bool = false) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -28,12 +29,22 @@ final class Subprocess {
             guard pipe(&outPipe) == 0 else { throw SubprocessError.pipe(errno) }
             Self.closeOnExec(outPipe)
             posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
+            if mergeStderr { posix_spawn_file_actions_adddup2(&actions, outPipe[1], 2) }
             posix_spawn_file_actions_addclose(&actions, outPipe[0])
         }
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        var envp: [UnsafeMutablePointer<CChar>?] = []
+        var e = environ
+        while let entry = e.pointee {
+            envp.append(strdup(entry))
+            e += 1
+        }
+        for (key, value) in environment { envp.append(strdup("\(key)=\(value)")) }
+        envp.append(nil)
+        defer { envp.forEach { free($0) } }
         var child: pid_t = 0
-        let status = posix_spawnp(&child, arguments[0], &actions, nil, argv, environ)
+        let status = posix_spawnp(&child, arguments[0], &actions, nil, argv, envp)
         if pipeStdin { close(inPipe[0]) }
         if pipeStdout { close(outPipe[1]) }
         guard status == 0 else {
@@ -56,6 +67,19 @@ final class Subprocess {
         var bytes: [UInt8] = []
         var byte: UInt8 = 0
         while read(stdoutFD, &byte, 1) == 1 && byte != 10 { bytes.append(byte) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Reads the child's stdout to its end.
+    func readAll() -> String {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(stdoutFD, &chunk, chunk.count)
+            if n > 0 { bytes += chunk[0..<n]; continue }
+            if n < 0 && errno == EINTR { continue }
+            break
+        }
         return String(decoding: bytes, as: UTF8.self)
     }
 

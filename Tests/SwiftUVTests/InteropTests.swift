@@ -106,4 +106,72 @@ struct InteropTests {
         #expect(echoed == Self.size)
         try loop.close()
     }
+
+    static let pythonUDPEcho = """
+    import socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1], flush=True)
+    while True:
+        data, peer = s.recvfrom(65536)
+        if data == b"BYE": break
+        s.sendto(data, peer)
+    """
+
+    static let pythonUDPClient = """
+    import socket, sys
+    port = int(sys.argv[1])
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)
+    for i in range(200):
+        d = bytes((i * 7 + k) % 256 for k in range(1000 + i))
+        s.sendto(d, ("127.0.0.1", port))
+        back, _ = s.recvfrom(65536)
+        if back != d: sys.exit(1)
+    s.sendto(b"BYE", ("127.0.0.1", port))
+    """
+
+    static func datagram(_ i: Int) -> [UInt8] {
+        (0..<(1000 + i)).map { UInt8(truncatingIfNeeded: i * 7 + $0) }
+    }
+
+    @Test("UDP: SwiftUV sends 200 datagrams to a Python echo, each comes back byte for byte", arguments: backends)
+    func udpToPython(backend: Backend) throws {
+        let python = try Subprocess(["python3", "-c", Self.pythonUDPEcho], pipeStdout: true)
+        let port = try #require(Int(python.readLine()))
+        let loop = try Loop(backend: backend)
+        let udp = try UDP(loop: loop)
+        let peer = try SocketAddress(ip: "127.0.0.1", port: port)
+        var next = 0
+        var matched = 0
+        try udp.receiveStart { result in
+            guard case .success(let d) = result, !d.bytes.isEmpty else { return }
+            if Array(d.bytes) == Self.datagram(next) { matched += 1 }
+            next += 1
+            if next == 200 {
+                try? udp.send("BYE", to: peer) { _ in try? udp.close() }
+            } else {
+                try? udp.send(Self.datagram(next), to: peer)
+            }
+        }
+        try udp.send(Self.datagram(0), to: peer)
+        try loop.run()
+        #expect(matched == 200)
+        #expect(python.wait() == 0)
+        try loop.close()
+    }
+
+    @Test("UDP: a Python client's 200 datagrams come back from a SwiftUV echo byte for byte", arguments: backends)
+    func pythonToUDP(backend: Backend) throws {
+        let loop = try Loop(backend: backend)
+        let udp = try UDP(loop: loop)
+        try udp.bind("127.0.0.1:0")
+        try udp.receiveStart { result in
+            guard case .success(let d) = result, !d.bytes.isEmpty, let sender = d.sender else { return }
+            if Array(d.bytes) == Array("BYE".utf8) { try? udp.close(); return }
+            try? udp.send(Array(d.bytes), to: sender)
+        }
+        let python = try Subprocess(["python3", "-c", Self.pythonUDPClient, String(try udp.localAddress().port!)])
+        try loop.run()
+        #expect(python.wait() == 0, "the Python client saw each datagram come back")
+        try loop.close()
+    }
 }

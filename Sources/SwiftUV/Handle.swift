@@ -3,7 +3,7 @@ import NativeLoop
 
 /// The kind of a handle (`uv_handle_type`).
 public enum HandleType: String, Sendable {
-    case timer, idle, prepare, check, async, signal, tcp, pipe, udp
+    case timer, idle, prepare, check, async, signal, tcp, pipe, udp, poll
 }
 
 /// A long-lived object on a loop: a timer, a watcher, an async door, a

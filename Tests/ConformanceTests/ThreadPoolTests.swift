@@ -143,4 +143,25 @@ struct ThreadPoolTests {
             #expect(results == [1, 4, 9, 16, 25])
         }
     }
+
+    @Test("getaddrinfo and getnameinfo cancelled while queued give EAI_CANCELED", arguments: backends)
+    func dnsCancel(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let (_, release) = try occupyPool(loop)
+            var results: [UVError?] = []
+            let lookup = try loop.getAddressInfo(host: "localhost") { result in
+                if case .failure(let e) = result { results.append(e) } else { results.append(nil) }
+            }
+            let reverse = try loop.getNameInfo(SocketAddress("127.0.0.1:80")) { result in
+                if case .failure(let e) = result { results.append(e) } else { results.append(nil) }
+            }
+            try lookup.cancel()
+            try reverse.cancel()
+            release()
+            try loop.run()
+            #expect(results.count == 2)
+            #expect(results.allSatisfy { $0 == .dnsCancelled })
+            #expect(throws: UVError.busy) { try lookup.cancel() }
+        }
+    }
 }

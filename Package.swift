@@ -22,7 +22,13 @@ let package = Package(
         .target(name: "SwiftUV", dependencies: ["CUV", "NativeLoop"]),
         .executableTarget(name: "uvdemo", dependencies: ["SwiftUV"]),
         .testTarget(name: "SwiftUVTests", dependencies: ["SwiftUV"]),
-        .testTarget(name: "ConformanceTests", dependencies: ["SwiftUV"]),
+        // C calls the tests need and the Glibc module lacks (openpty).
+        .target(
+            name: "CTestSupport",
+            path: "Tests/CTestSupport",
+            linkerSettings: [.linkedLibrary("util")]
+        ),
+        .testTarget(name: "ConformanceTests", dependencies: ["SwiftUV", "CTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -3,7 +3,9 @@ import NativeLoop
 
 /// The kind of a handle (`uv_handle_type`).
 public enum HandleType: String, Sendable {
-    case timer, idle, prepare, check, async, signal, tcp, pipe, udp, poll
+    case timer, idle, prepare, check, async, signal, tcp, pipe, udp, poll, tty
+    /// Not a handle: what `guessHandle` says of a regular file or a device.
+    case file
 }
 
 /// A long-lived object on a loop: a timer, a watcher, an async door, a

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <unistd.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 
 /* Installs `handler` for `signum` with every signal blocked while it runs;
    `reset` asks the kernel to restore the default action on delivery. */
@@ -26,6 +27,13 @@ static inline int cnative_default_handler(int signum) {
     sa.sa_handler = SIG_DFL;
     sa.sa_flags = 0;
     return sigaction(signum, &sa, NULL);
+}
+
+/* Whether a terminal descriptor is the slave side of a pseudo-terminal
+   (only a master answers TIOCGPTN). */
+static inline int cnative_is_pty_slave(int fd) {
+    unsigned int n;
+    return ioctl(fd, TIOCGPTN, &n) != 0;
 }
 
 /* The counter a signal handler bumps and the loop thread reads. */

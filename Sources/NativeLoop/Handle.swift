@@ -80,6 +80,9 @@ package class NativeHandle {
         loop.closingHandles = self
     }
 
+    /// The descriptor the handle polls (`uv_fileno`), or -1.
+    package var descriptor: Int32 { -1 }
+
     /// Kind-specific stop on close.
     func willClose() {}
 

@@ -68,6 +68,8 @@ package final class NativePoll: NativeHandle {
     /// `uv_poll_stop`.
     package func stop() { stopPolling() }
 
+    override package var descriptor: Int32 { watcher.fd }
+
     override func willClose() { stopPolling() }
     override func didClose() { callback = nil }
 }

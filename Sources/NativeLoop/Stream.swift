@@ -460,6 +460,8 @@ package class NativeStream: NativeHandle {
 
     // MARK: Close
 
+    override package var descriptor: Int32 { watcher.fd }
+
     override func willClose() {
         loop.ioClose(watcher)
         readStop()

@@ -365,6 +365,8 @@ package final class NativeUDP: NativeHandle {
 
     // MARK: Close
 
+    override package var descriptor: Int32 { watcher.fd }
+
     override func willClose() {
         loop.ioClose(watcher)
         markInactive()

@@ -104,6 +104,29 @@ public class Handle {
         }
     }
 
+    /// The descriptor under the handle: `UVError.invalidArgument` for kinds
+    /// that have none (timers, watchers...), `.badFileDescriptor` when it is
+    /// not made yet.
+    ///
+    /// The corresponding libuv function is `uv_fileno`.
+    public final func fileDescriptor() throws(UVError) -> Int32 {
+        try ensureOpen("fileDescriptor")
+        switch core {
+        case .uv(let h):
+            var fd: Int32 = -1
+            try check(uv_fileno(h, &fd))
+            return fd
+        case .native(let h):
+            switch type {
+            case .tcp, .pipe, .tty, .udp, .poll:
+                if h.descriptor < 0 { throw UVError.badFileDescriptor }
+                return h.descriptor
+            default:
+                throw UVError.invalidArgument
+            }
+        }
+    }
+
     /// Lets the handle keep the loop alive while it is active (the default).
     ///
     /// The corresponding libuv function is `uv_ref`.

@@ -16,6 +16,8 @@ package final class NativePipe: NativeStream {
         super.init(loop: loop, kind: .pipe)
     }
 
+    override var isIPC: Bool { ipc }
+
     private static func address(_ path: String) -> sockaddr_un {
         var sa = sockaddr_un()
         sa.sun_family = sa_family_t(AF_UNIX)

@@ -7,13 +7,16 @@ import CNativeSystem
 /// callback, written in order, the callback deferred to the pending phase.
 package final class NativeWriteRequest {
     fileprivate var buffers: [UnsafeRawBufferPointer]
+    /// A descriptor to pass with the first bytes (IPC pipes), or -1.
+    fileprivate var sendFD: Int32
     fileprivate var index = 0
     fileprivate var offset = 0
     fileprivate var error: Int32 = 0
     fileprivate let callback: ((Int32) -> Void)?
 
-    package init(buffers: [UnsafeRawBufferPointer], callback: ((Int32) -> Void)?) {
+    package init(buffers: [UnsafeRawBufferPointer], sending fd: Int32 = -1, callback: ((Int32) -> Void)?) {
         self.buffers = buffers
+        self.sendFD = fd
         self.callback = callback
     }
 
@@ -98,6 +101,11 @@ package class NativeStream: NativeHandle {
     package private(set) var writeQueueSize = 0
     var delayedError: Int32 = 0
     var acceptedFD: Int32 = -1
+    /// Descriptors received after `acceptedFD`, in order (IPC pipes).
+    private var queuedFDs: [Int32] = []
+
+    /// Whether reads carry passed descriptors (an IPC pipe).
+    var isIPC: Bool { false }
 
     override init(loop: NativeEventLoop, kind: NativeHandleKind) {
         super.init(loop: loop, kind: kind)
@@ -164,9 +172,20 @@ package class NativeStream: NativeHandle {
         while let callback = readCallback, flags.contains(.reading), count > 0 {
             count -= 1
             var n: Int
-            repeat {
-                n = Glibc.read(watcher.fd, buffer.baseAddress, buffer.count)
-            } while n < 0 && errno == EINTR
+            if isIPC {
+                var fds = [Int32](repeating: -1, count: 64)
+                var count: Int32 = 0
+                repeat {
+                    n = cnative_recvmsg_fds(watcher.fd, buffer.baseAddress, buffer.count, &fds, 64, &count)
+                } while n < 0 && errno == EINTR
+                for fd in fds.prefix(Int(count)) {
+                    if acceptedFD == -1 { acceptedFD = fd } else { queuedFDs.append(fd) }
+                }
+            } else {
+                repeat {
+                    n = Glibc.read(watcher.fd, buffer.baseAddress, buffer.count)
+                } while n < 0 && errno == EINTR
+            }
             if n < 0 {
                 let err = errno
                 if err == EAGAIN || err == EWOULDBLOCK {
@@ -260,6 +279,7 @@ package class NativeStream: NativeHandle {
     package func write(_ request: NativeWriteRequest) throws(NativeError) {
         if watcher.fd < 0 { throw NativeError(errno: EBADF) }
         if !flags.contains(.writable) { throw NativeError(errno: EPIPE) }
+        if request.sendFD != -1 && !isIPC { throw .invalidArgument }
         let emptyQueue = writeQueueSize == 0
         loop.activeRequests += 1
         writeQueueSize += request.remaining
@@ -282,7 +302,7 @@ package class NativeStream: NativeHandle {
         return try writeNow(buffers, index: 0, offset: 0)
     }
 
-    private func writeNow(_ buffers: [UnsafeRawBufferPointer], index: Int, offset: Int) throws(NativeError) -> Int {
+    private func writeNow(_ buffers: [UnsafeRawBufferPointer], index: Int, offset: Int, sending sendFD: Int32 = -1) throws(NativeError) -> Int {
         var iov: [iovec] = []
         iov.reserveCapacity(min(buffers.count - index, 1024))
         for i in index..<buffers.count where iov.count < 1024 {
@@ -293,7 +313,11 @@ package class NativeStream: NativeHandle {
         }
         var n: Int
         repeat {
-            n = writev(watcher.fd, iov, Int32(iov.count))
+            if sendFD != -1 {
+                n = iov.withUnsafeMutableBufferPointer { cnative_sendmsg_fd(watcher.fd, $0.baseAddress, Int32($0.count), sendFD) }
+            } else {
+                n = writev(watcher.fd, iov, Int32(iov.count))
+            }
         } while n < 0 && errno == EINTR
         if n >= 0 { return n }
         let err = errno
@@ -308,7 +332,8 @@ package class NativeStream: NativeHandle {
         while !writeQueueIsEmpty {
             let request = writeQueue[writeQueueHead]
             do {
-                let n = try writeNow(request.buffers, index: request.index, offset: request.offset)
+                let n = try writeNow(request.buffers, index: request.index, offset: request.offset, sending: request.sendFD)
+                request.sendFD = -1
                 writeQueueSize -= n
                 if request.advance(n) {
                     finish(request)
@@ -437,17 +462,46 @@ package class NativeStream: NativeHandle {
 
     /// `uv_accept`: hands the pending connection to `client`.
     package func accept(into client: NativeStream) throws(NativeError) {
+        try accept { fd throws(NativeError) in
+            try client.open(fd: fd, flags: [.readable, .writable])
+            client.flags.insert(.bound)
+        }
+    }
+
+    /// `uv_accept` into a UDP handle (a socket passed over an IPC pipe).
+    package func accept(into client: NativeUDP) throws(NativeError) {
+        try accept { fd throws(NativeError) in try client.open(socket: fd) }
+    }
+
+    private func accept(_ adopt: (Int32) throws(NativeError) -> Void) throws(NativeError) {
         if acceptedFD == -1 { throw NativeError(errno: EAGAIN) }
         let fd = acceptedFD
-        acceptedFD = -1
+        var failure: NativeError?
         do {
-            try client.open(fd: fd, flags: [.readable, .writable])
+            try adopt(fd)
         } catch {
             closeDescriptor(fd)
-            throw error
+            failure = error
         }
-        client.flags.insert(.bound)
-        loop.ioStart(watcher, pollIn)
+        if !queuedFDs.isEmpty {
+            acceptedFD = queuedFDs.removeFirst()
+        } else {
+            acceptedFD = -1
+            if failure == nil { loop.ioStart(watcher, pollIn) }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Handles received and not yet accepted (`uv_pipe_pending_count`).
+    package var pendingCount: Int {
+        guard isIPC, acceptedFD != -1 else { return 0 }
+        return 1 + queuedFDs.count
+    }
+
+    /// The kind of the next handle to accept (`uv_pipe_pending_type`).
+    package var pendingType: NativeHandleGuess {
+        guard isIPC, acceptedFD != -1 else { return .unknown }
+        return NativeHandleGuess.guess(acceptedFD)
     }
 
     /// `uv_stream_set_blocking`.
@@ -475,6 +529,8 @@ package class NativeStream: NativeHandle {
             closeDescriptor(acceptedFD)
             acceptedFD = -1
         }
+        for fd in queuedFDs { closeDescriptor(fd) }
+        queuedFDs.removeAll()
     }
 
     /// `uv__stream_destroy`: a pending connect, then queued writes (their real

@@ -120,6 +120,59 @@ public final class Pipe: Stream {
         }
     }
 
+    /// Writes `bytes` and passes `handle` (a TCP, pipe or UDP handle) with
+    /// them to the process at the other end of this IPC pipe, which accepts
+    /// it with `accept`. `UVError.invalidArgument` on a pipe that is not IPC.
+    ///
+    /// The corresponding libuv function is `uv_write2`.
+    public func write<Bytes: Collection>(_ bytes: Bytes, sending handle: Handle,
+                                         _ callback: ((UVError?) -> Void)? = nil) throws(UVError) where Bytes.Element == UInt8 {
+        try write(vectored: [OwnedBuffer(bytes)], sending: handle, callback)
+    }
+
+    /// Handles received and not yet accepted (`uv_pipe_pending_count`).
+    public var pendingCount: Int {
+        guard state == .open else { return 0 }
+        if let p = uvPipe { return Int(uv_pipe_pending_count(p)) }
+        return nativePipe.pendingCount
+    }
+
+    /// The kind of the next handle to accept, or nil (`uv_pipe_pending_type`).
+    public var pendingType: HandleType? {
+        guard state == .open else { return nil }
+        if let p = uvPipe {
+            switch uv_pipe_pending_type(p) {
+            case UV_TCP: return .tcp
+            case UV_NAMED_PIPE: return .pipe
+            case UV_UDP: return .udp
+            default: return nil
+            }
+        }
+        switch nativePipe.pendingType {
+        case .tcp: return .tcp
+        case .pipe: return .pipe
+        case .udp: return .udp
+        default: return nil
+        }
+    }
+
+    /// Accepts a UDP socket passed over this IPC pipe into `client`.
+    ///
+    /// The corresponding libuv function is `uv_accept`.
+    public func accept(_ client: UDP) throws(UVError) {
+        try ensureOpen("accept")
+        try client.ensureOpen("accept (client)")
+        switch (core, client.core) {
+        case (.uv(let server), .uv(let c)):
+            try check(uv_accept(UnsafeMutableRawPointer(server).assumingMemoryBound(to: uv_stream_t.self),
+                                UnsafeMutableRawPointer(c).assumingMemoryBound(to: uv_stream_t.self)))
+        case (.native, .native(let c)):
+            do { try nativePipe.accept(into: unsafeDowncast(c, to: NativeUDP.self)) } catch { throw UVError(error) }
+        default:
+            throw UVError.invalidArgument.with(context: "accept: backends differ")
+        }
+    }
+
     /// Sets the number of pending pipe instances; it only matters on
     /// Windows, so this does nothing (`uv_pipe_pending_instances`).
     public func setPendingInstances(_ count: Int32) throws(UVError) {

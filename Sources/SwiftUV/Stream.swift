@@ -124,7 +124,7 @@ public class Stream: Handle {
         try write(vectored: buffers.map { OwnedBuffer($0) }, callback)
     }
 
-    private func write(vectored buffers: [OwnedBuffer], _ callback: ((UVError?) -> Void)?) throws(UVError) {
+    func write(vectored buffers: [OwnedBuffer], sending handle: Handle? = nil, _ callback: ((UVError?) -> Void)?) throws(UVError) {
         do {
             // libuv answers EBADF for a closing stream (its socket is gone).
             try ensureOpen("write", code: .badFileDescriptor)
@@ -133,7 +133,7 @@ public class Stream: Handle {
             throw error
         }
         let request = WriteRequest(stream: self, buffers: buffers, callback: callback)
-        try request.submit()
+        try request.submit(sending: handle)
     }
 
     /// Writes as much of `bytes` as the kernel takes now, without queueing:
@@ -361,14 +361,24 @@ final class WriteRequest {
         self.callback = callback
     }
 
-    func submit() throws(UVError) {
+    func submit(sending handle: Handle?) throws(UVError) {
         let loop = stream.loop
+        if let handle {
+            guard handle.state == .open else {
+                release()
+                throw UVError.badFileDescriptor.with(context: "write: the handle to send is closing")
+            }
+        }
         switch stream.core {
         case .uv:
             let req = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
             req.pointee.data = Unmanaged.passRetained(self).toOpaque()
             var bufs = buffers.map { uv_buf_init($0.base?.assumingMemoryBound(to: CChar.self), UInt32($0.count)) }
-            let status = uv_write(req, stream.uvStream, &bufs, UInt32(bufs.count)) { req, status in
+            var sendStream: UnsafeMutablePointer<uv_stream_t>?
+            if let handle, case .uv(let h) = handle.core {
+                sendStream = UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_stream_t.self)
+            }
+            let status = uv_write2(req, stream.uvStream, &bufs, UInt32(bufs.count), sendStream) { req, status in
                 let request = Unmanaged<WriteRequest>.fromOpaque(req!.pointee.data).takeRetainedValue()
                 req!.deallocate()
                 request.complete(status)
@@ -380,7 +390,14 @@ final class WriteRequest {
                 throw UVError(code: status)
             }
         case .native(let h):
-            let native = NativeWriteRequest(buffers: buffers.map(\.rawBuffer)) { status in self.complete(status) }
+            var sendFD: Int32 = -1
+            if let handle {
+                do { sendFD = try handle.fileDescriptor() } catch {
+                    release()
+                    throw error
+                }
+            }
+            let native = NativeWriteRequest(buffers: buffers.map(\.rawBuffer), sending: sendFD) { status in self.complete(status) }
             do {
                 try unsafeDowncast(h, to: NativeStream.self).write(native)
             } catch {

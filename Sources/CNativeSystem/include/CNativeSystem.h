@@ -9,6 +9,9 @@
 #include <unistd.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <string.h>
 
 /* Installs `handler` for `signum` with every signal blocked while it runs;
    `reset` asks the kernel to restore the default action on delivery. */
@@ -27,6 +30,58 @@ static inline int cnative_default_handler(int signum) {
     sa.sa_handler = SIG_DFL;
     sa.sa_flags = 0;
     return sigaction(signum, &sa, NULL);
+}
+
+/* sendmsg(2) of `iov` with one descriptor passed as SCM_RIGHTS. */
+static inline ssize_t cnative_sendmsg_fd(int fd, struct iovec *iov, int iovcnt, int passfd) {
+    union { char data[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+    struct msghdr msg;
+    struct cmsghdr *cmsg;
+    memset(&msg, 0, sizeof(msg));
+    memset(&control, 0, sizeof(control));
+    msg.msg_iov = iov;
+    msg.msg_iovlen = iovcnt;
+    msg.msg_control = control.data;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int));
+    cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cmsg), &passfd, sizeof(int));
+    return sendmsg(fd, &msg, 0);
+}
+
+/* recvmsg(2) into `buffer`, taking up to `max` passed descriptors (made
+   close-on-exec) into `fds`; their count goes to `*nfds`. */
+static inline ssize_t cnative_recvmsg_fds(int fd, void *buffer, size_t length, int *fds, int max, int *nfds) {
+    union { char data[CMSG_SPACE(64 * sizeof(int))]; struct cmsghdr align; } control;
+    struct iovec iov = { buffer, length };
+    struct msghdr msg;
+    struct cmsghdr *cmsg;
+    ssize_t n;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.data;
+    msg.msg_controllen = sizeof(control.data);
+    *nfds = 0;
+    n = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0)
+        return n;
+    for (cmsg = CMSG_FIRSTHDR(&msg); cmsg != NULL; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+        if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
+            continue;
+        int count = (int)((cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+        for (int i = 0; i < count; i++) {
+            int passed;
+            memcpy(&passed, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
+            if (*nfds < max)
+                fds[(*nfds)++] = passed;
+            else
+                close(passed);
+        }
+    }
+    return n;
 }
 
 /* Whether a terminal descriptor is the slave side of a pseudo-terminal

@@ -89,14 +89,19 @@ package final class NativeTTY: NativeStream {
 /// `uv_tty_reset_mode` restores.
 package enum TTYState {
     nonisolated(unsafe) private static var savedFD: Int32 = -1
-    nonisolated(unsafe) private static var saved = termios()
+    /// On the heap: a C struct kept in a Swift global trips AddressSanitizer.
+    nonisolated(unsafe) private static let saved: UnsafeMutablePointer<termios> = {
+        let p = UnsafeMutablePointer<termios>.allocate(capacity: 1)
+        p.initialize(to: termios())
+        return p
+    }()
     private static let lock = Lock()
 
     static func remember(fd: Int32, _ t: termios) {
         lock.withLock {
             if savedFD == -1 {
                 savedFD = fd
-                saved = t
+                saved.pointee = t
             }
         }
     }
@@ -109,7 +114,7 @@ package enum TTYState {
 
     /// `uv_tty_reset_mode`.
     package static func reset() throws(NativeError) {
-        let (fd, t): (Int32, termios) = lock.withLock { (savedFD, saved) }
+        let (fd, t): (Int32, termios) = lock.withLock { (savedFD, saved.pointee) }
         if fd != -1 { try apply(fd: fd, t, now: true) }
     }
 }

@@ -274,4 +274,51 @@ struct StreamTests {
             #expect(inOrder)
         }
     }
+
+    @Test("tcp_try_write: after the peer closes, try_write ends in EPIPE, ECONNABORTED or ECONNRESET", arguments: backends)
+    func tryWriteAfterPeerClose(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let server = try tcpServer(loop) { peer in try? peer.close() }
+            let client = try TCP(loop: loop)
+            var final: UVError?
+            try client.connect(to: server.localAddress()) { _ in
+                try? client.readStart { result in
+                    guard case .failure = result else { return }
+                    // The peer is gone: keep writing until the kernel says so.
+                    for _ in 0..<1000 {
+                        do throws(UVError) {
+                            _ = try client.tryWrite([UInt8](repeating: 3, count: 4096))
+                        } catch {
+                            if error != .resourceTemporarilyUnavailable { final = error; break }
+                        }
+                    }
+                    #expect(client.writeQueueSize == 0)
+                    try? client.close()
+                    try? server.close()
+                }
+            }
+            try loop.run()
+            #expect(final == .brokenPipe || final == .connectionAborted || final == .connectionReset)
+        }
+    }
+
+    @Test("ref family: tcp_ref, pipe_ref (listening handles, unref'd)", arguments: backends)
+    func listeningRef(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let tcp = try TCP(loop: loop)
+            try tcp.bind("127.0.0.1:0")
+            try tcp.listen { _ in }
+            try tcp.unref()
+            let pipe = try Pipe(loop: loop)
+            try pipe.bind(socketPath("unref-\(backend)"))
+            try pipe.listen { _ in }
+            try pipe.unref()
+            #expect(try loop.run() == false)
+            var closes = 0
+            try tcp.close { _ in closes += 1 }
+            try pipe.close { _ in closes += 1 }
+            try loop.run()
+            #expect(closes == 2)
+        }
+    }
 }

@@ -1,6 +1,5 @@
 import CUV
 import NativeLoop
-import Synchronization
 
 /// The loop's door for other threads: `send` from any thread makes the
 /// callback run on the loop thread, in the poll phase. Sends coalesce: any
@@ -79,17 +78,18 @@ final class AsyncDoor: Sendable {
         case native(NativeAsync)
     }
 
-    /// Read on any thread, but only while `open` is held true under the lock.
+    /// Read on any thread, but only under the lock while `open` is true.
     private nonisolated(unsafe) let target: Target
-    private let open = Mutex(true)
+    private nonisolated(unsafe) var open = true
+    private let lock = Lock()
 
     init(_ target: Target) {
         self.target = target
     }
 
     func send() throws(UVError) {
-        let sent = open.withLock { isOpen -> Bool in
-            guard isOpen else { return false }
+        let sent = lock.withLock { () -> Bool in
+            guard open else { return false }
             switch target {
             case .uv(let h): _ = uv_async_send(h)
             case .native(let h): h.send()
@@ -100,6 +100,6 @@ final class AsyncDoor: Sendable {
     }
 
     func shut() {
-        open.withLock { $0 = false }
+        lock.withLock { open = false }
     }
 }

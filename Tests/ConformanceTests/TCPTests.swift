@@ -6,7 +6,9 @@ import Glibc
 #endif
 
 /// An echo server on 127.0.0.1 written with SwiftUV, on a port the kernel
-/// picks. Each connection echoes what it reads and closes at EOF.
+/// picks. Each connection echoes what it reads; at EOF it shuts down (so
+/// that echoes still queued are written first) and then closes, as libuv's
+/// own test echo server does.
 final class EchoServer {
     let server: TCP
     let address: SocketAddress
@@ -22,8 +24,12 @@ final class EchoServer {
                 switch result {
                 case .success(let bytes):
                     if !bytes.isEmpty { try? client.write(Array(bytes)) }
-                case .failure:
-                    try? client.close()
+                case .failure(let error):
+                    if error == .endOfFile {
+                        do { try client.shutdown { _ in try? client.close() } } catch { try? client.close() }
+                    } else {
+                        try? client.close()
+                    }
                 }
             }
         }

@@ -42,8 +42,13 @@ struct LoadTests {
                 switch result {
                 case .success(let bytes):
                     if !bytes.isEmpty { try? peer.write(Array(bytes)) }
-                case .failure:
-                    try? peer.close()
+                case .failure(let error):
+                    // At EOF, write what is still queued before closing.
+                    if error == .endOfFile {
+                        do { try peer.shutdown { _ in try? peer.close() } } catch { try? peer.close() }
+                    } else {
+                        try? peer.close()
+                    }
                 }
             }
         }

@@ -164,4 +164,20 @@ struct ThreadPoolTests {
             #expect(throws: UVError.busy) { try lookup.cancel() }
         }
     }
+
+    @Test("fs requests cancelled while queued give ECANCELED", arguments: backends)
+    func fsCancel(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let (_, release) = try occupyPool(loop)
+            var results: [UVError?] = []
+            let stat = try loop.fs.stat("/") { r in if case .failure(let e) = r { results.append(e) } else { results.append(nil) } }
+            let read = try loop.fs.read(0, count: 16) { r in if case .failure(let e) = r { results.append(e) } else { results.append(nil) } }
+            try stat.cancel()
+            try read.cancel()
+            release()
+            try loop.run()
+            #expect(results.count == 2)
+            #expect(results.allSatisfy { $0 == .cancelled })
+        }
+    }
 }

@@ -84,6 +84,14 @@ static inline ssize_t cnative_recvmsg_fds(int fd, void *buffer, size_t length, i
     return n;
 }
 
+/* statx(2) through syscall(2): the Glibc module does not export it. Fills
+   the basic fields and the birth time; -1 and errno on failure. */
+#include <sys/syscall.h>
+#include <linux/stat.h>
+static inline int cnative_statx(int dirfd, const char *path, int flags, struct statx *out) {
+    return (int)syscall(SYS_statx, dirfd, path, flags, 0xFFF, out);
+}
+
 /* Whether a terminal descriptor is the slave side of a pseudo-terminal
    (only a master answers TIOCGPTN). */
 static inline int cnative_is_pty_slave(int fd) {

@@ -1,0 +1,229 @@
+import CUV
+import NativeLoop
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The calls themselves: each first synchronously, then with a completion
+/// (which runs on the loop thread; the call returns an `FSRequest`).
+extension FileSystem {
+    public typealias Completion<T> = (Result<T, UVError>) -> Void
+
+    /// Opens a file; the descriptor. (`uv_fs_open`)
+    public func open(_ path: String, flags: OpenFlags = .readOnly, mode: Int32 = 0o644) throws(UVError) -> Int32 {
+        try sync(.open(path: path, flags: flags.rawValue, mode: mode)) { Int32($0.result) }
+    }
+    @discardableResult
+    public func open(_ path: String, flags: OpenFlags = .readOnly, mode: Int32 = 0o644, _ completion: @escaping Completion<Int32>) throws(UVError) -> FSRequest {
+        try async(.open(path: path, flags: flags.rawValue, mode: mode), { Int32($0.result) }, completion)
+    }
+
+    /// Closes a descriptor. (`uv_fs_close`)
+    public func close(_ fd: Int32) throws(UVError) { try sync(.close(fd: fd)) { _ in } }
+    @discardableResult
+    public func close(_ fd: Int32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(.close(fd: fd), { _ in }, completion)
+    }
+
+    /// Reads up to `count` bytes at `offset` (-1: at the file position).
+    /// (`uv_fs_read`)
+    public func read(_ fd: Int32, count: Int, offset: Int64 = -1) throws(UVError) -> [UInt8] {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 1)
+        defer { buffer.deallocate() }
+        let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
+        return try sync(.read(fd: fd, buffer: slice, offset: offset)) { Array(UnsafeRawBufferPointer(rebasing: slice[0..<$0.result])) }
+    }
+    @discardableResult
+    public func read(_ fd: Int32, count: Int, offset: Int64 = -1, _ completion: @escaping Completion<[UInt8]>) throws(UVError) -> FSRequest {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 1)
+        let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
+        return try async(.read(fd: fd, buffer: slice, offset: offset), { Array(UnsafeRawBufferPointer(rebasing: slice[0..<$0.result])) },
+                         cleanup: { buffer.deallocate() }, completion)
+    }
+
+    /// Writes `bytes` at `offset` (-1: at the file position); the count
+    /// written. (`uv_fs_write`)
+    @discardableResult
+    public func write<Bytes: Collection>(_ fd: Int32, _ bytes: Bytes, offset: Int64 = -1) throws(UVError) -> Int where Bytes.Element == UInt8 {
+        let owned = OwnedBuffer(bytes)
+        defer { owned.release() }
+        return try sync(.write(fd: fd, buffers: [owned.rawBuffer], offset: offset)) { $0.result }
+    }
+    @discardableResult
+    public func write<Bytes: Collection>(_ fd: Int32, _ bytes: Bytes, offset: Int64 = -1, _ completion: @escaping Completion<Int>) throws(UVError) -> FSRequest
+    where Bytes.Element == UInt8 {
+        let owned = OwnedBuffer(bytes)
+        return try async(.write(fd: fd, buffers: [owned.rawBuffer], offset: offset), { $0.result }, cleanup: { owned.release() }, completion)
+    }
+
+    /// (`uv_fs_unlink`)
+    public func unlink(_ path: String) throws(UVError) { try sync(.unlink(path: path)) { _ in } }
+    @discardableResult
+    public func unlink(_ path: String, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(.unlink(path: path), { _ in }, completion)
+    }
+
+    /// (`uv_fs_mkdir`)
+    public func mkdir(_ path: String, mode: Int32 = 0o755) throws(UVError) { try sync(.mkdir(path: path, mode: mode)) { _ in } }
+    @discardableResult
+    public func mkdir(_ path: String, mode: Int32 = 0o755, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(.mkdir(path: path, mode: mode), { _ in }, completion)
+    }
+
+    /// Makes a unique directory from a template ending in `XXXXXX`; its
+    /// path. (`uv_fs_mkdtemp`)
+    public func mkdtemp(_ template: String) throws(UVError) -> String { try sync(.mkdtemp(template: template)) { $0.string ?? "" } }
+    @discardableResult
+    public func mkdtemp(_ template: String, _ completion: @escaping Completion<String>) throws(UVError) -> FSRequest {
+        try async(.mkdtemp(template: template), { $0.string ?? "" }, completion)
+    }
+
+    /// (`uv_fs_rmdir`)
+    public func rmdir(_ path: String) throws(UVError) { try sync(.rmdir(path: path)) { _ in } }
+    @discardableResult
+    public func rmdir(_ path: String, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(.rmdir(path: path), { _ in }, completion)
+    }
+
+    /// The entries of a directory, without `.` and `..`, sorted by name.
+    /// (`uv_fs_scandir`)
+    public func scandir(_ path: String) throws(UVError) -> [DirectoryEntry] { try sync(.scandir(path: path)) { $0.entries ?? [] } }
+    @discardableResult
+    public func scandir(_ path: String, _ completion: @escaping Completion<[DirectoryEntry]>) throws(UVError) -> FSRequest {
+        try async(.scandir(path: path), { $0.entries ?? [] }, completion)
+    }
+
+    /// (`uv_fs_stat`)
+    public func stat(_ path: String) throws(UVError) -> FileStat { try sync(.stat(path: path)) { $0.stat! } }
+    @discardableResult
+    public func stat(_ path: String, _ completion: @escaping Completion<FileStat>) throws(UVError) -> FSRequest {
+        try async(.stat(path: path), { $0.stat! }, completion)
+    }
+
+    /// (`uv_fs_fstat`)
+    public func fstat(_ fd: Int32) throws(UVError) -> FileStat { try sync(.fstat(fd: fd)) { $0.stat! } }
+    @discardableResult
+    public func fstat(_ fd: Int32, _ completion: @escaping Completion<FileStat>) throws(UVError) -> FSRequest {
+        try async(.fstat(fd: fd), { $0.stat! }, completion)
+    }
+
+    /// (`uv_fs_lstat`)
+    public func lstat(_ path: String) throws(UVError) -> FileStat { try sync(.lstat(path: path)) { $0.stat! } }
+    @discardableResult
+    public func lstat(_ path: String, _ completion: @escaping Completion<FileStat>) throws(UVError) -> FSRequest {
+        try async(.lstat(path: path), { $0.stat! }, completion)
+    }
+
+    /// (`uv_fs_rename`)
+    public func rename(_ path: String, to newPath: String) throws(UVError) { try sync(.rename(path: path, newPath: newPath)) { _ in } }
+    @discardableResult
+    public func rename(_ path: String, to newPath: String, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(.rename(path: path, newPath: newPath), { _ in }, completion)
+    }
+
+    /// (`uv_fs_fsync`)
+    public func fsync(_ fd: Int32) throws(UVError) { try sync(.fsync(fd: fd)) { _ in } }
+    @discardableResult
+    public func fsync(_ fd: Int32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(.fsync(fd: fd), { _ in }, completion)
+    }
+
+    /// (`uv_fs_fdatasync`)
+    public func fdatasync(_ fd: Int32) throws(UVError) { try sync(.fdatasync(fd: fd)) { _ in } }
+    @discardableResult
+    public func fdatasync(_ fd: Int32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(.fdatasync(fd: fd), { _ in }, completion)
+    }
+
+    /// (`uv_fs_ftruncate`)
+    public func ftruncate(_ fd: Int32, length: Int64) throws(UVError) { try sync(.ftruncate(fd: fd, length: length)) { _ in } }
+    @discardableResult
+    public func ftruncate(_ fd: Int32, length: Int64, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(.ftruncate(fd: fd, length: length), { _ in }, completion)
+    }
+
+    /// Checks access with `R_OK`, `W_OK`, `X_OK` or `F_OK`. (`uv_fs_access`)
+    public func access(_ path: String, mode: Int32 = F_OK) throws(UVError) { try sync(.access(path: path, mode: mode)) { _ in } }
+    @discardableResult
+    public func access(_ path: String, mode: Int32 = F_OK, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(.access(path: path, mode: mode), { _ in }, completion)
+    }
+
+    /// (`uv_fs_chmod`)
+    public func chmod(_ path: String, mode: Int32) throws(UVError) { try sync(.chmod(path: path, mode: mode)) { _ in } }
+    @discardableResult
+    public func chmod(_ path: String, mode: Int32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(.chmod(path: path, mode: mode), { _ in }, completion)
+    }
+
+    /// (`uv_fs_fchmod`)
+    public func fchmod(_ fd: Int32, mode: Int32) throws(UVError) { try sync(.fchmod(fd: fd, mode: mode)) { _ in } }
+    @discardableResult
+    public func fchmod(_ fd: Int32, mode: Int32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(.fchmod(fd: fd, mode: mode), { _ in }, completion)
+    }
+
+    /// The target of a symbolic link. (`uv_fs_readlink`)
+    public func readlink(_ path: String) throws(UVError) -> String { try sync(.readlink(path: path)) { $0.string ?? "" } }
+    @discardableResult
+    public func readlink(_ path: String, _ completion: @escaping Completion<String>) throws(UVError) -> FSRequest {
+        try async(.readlink(path: path), { $0.string ?? "" }, completion)
+    }
+
+    /// The canonical absolute path. (`uv_fs_realpath`)
+    public func realpath(_ path: String) throws(UVError) -> String { try sync(.realpath(path: path)) { $0.string ?? "" } }
+    @discardableResult
+    public func realpath(_ path: String, _ completion: @escaping Completion<String>) throws(UVError) -> FSRequest {
+        try async(.realpath(path: path), { $0.string ?? "" }, completion)
+    }
+
+    /// Makes `path` a symbolic link to `target`. (`uv_fs_symlink`)
+    public func symlink(_ target: String, at path: String) throws(UVError) { try sync(.symlink(path: target, newPath: path)) { _ in } }
+    @discardableResult
+    public func symlink(_ target: String, at path: String, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(.symlink(path: target, newPath: path), { _ in }, completion)
+    }
+
+    /// Makes `newPath` a hard link to `path`. (`uv_fs_link`)
+    public func link(_ path: String, to newPath: String) throws(UVError) { try sync(.link(path: path, newPath: newPath)) { _ in } }
+    @discardableResult
+    public func link(_ path: String, to newPath: String, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(.link(path: path, newPath: newPath), { _ in }, completion)
+    }
+
+    /// Copies a file; `exclusive` fails with `.fileExists` if the
+    /// destination exists. (`uv_fs_copyfile`)
+    public func copyfile(_ path: String, to newPath: String, exclusive: Bool = false) throws(UVError) {
+        try sync(.copyfile(path: path, newPath: newPath, exclusive: exclusive)) { _ in }
+    }
+    @discardableResult
+    public func copyfile(_ path: String, to newPath: String, exclusive: Bool = false, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(.copyfile(path: path, newPath: newPath, exclusive: exclusive), { _ in }, completion)
+    }
+
+    // MARK: Conveniences
+
+    /// The whole content of a file (open, fstat, read until EOF, close).
+    public func readFile(_ path: String) throws(UVError) -> [UInt8] {
+        let fd = try open(path)
+        defer { try? close(fd) }
+        var content: [UInt8] = []
+        while true {
+            let chunk = try read(fd, count: 65536)
+            if chunk.isEmpty { return content }
+            content += chunk
+        }
+    }
+
+    /// Replaces a file's content (created with `mode` if missing).
+    public func writeFile<Bytes: Collection>(_ path: String, _ bytes: Bytes, mode: Int32 = 0o644) throws(UVError) where Bytes.Element == UInt8 {
+        let fd = try open(path, flags: [.writeOnly, .create, .truncate], mode: mode)
+        defer { try? close(fd) }
+        let data = Array(bytes)
+        var offset = 0
+        while offset < data.count {
+            offset += try write(fd, data[offset...])
+        }
+    }
+}

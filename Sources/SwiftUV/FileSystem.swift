@@ -1,0 +1,267 @@
+import CUV
+import NativeLoop
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// File metadata (`uv_stat_t`).
+public struct FileStat: Sendable, Equatable {
+    public var device: UInt64, mode: UInt64, linkCount: UInt64, uid: UInt64, gid: UInt64
+    public var specialDevice: UInt64, inode: UInt64, size: UInt64, blockSize: UInt64, blocks: UInt64
+    /// Seconds and nanoseconds since the epoch.
+    public var accessed: (seconds: Int64, nanoseconds: Int64)
+    public var modified: (seconds: Int64, nanoseconds: Int64)
+    public var changed: (seconds: Int64, nanoseconds: Int64)
+    public var born: (seconds: Int64, nanoseconds: Int64)
+
+    public var isDirectory: Bool { mode & 0o170000 == 0o040000 }
+    public var isRegularFile: Bool { mode & 0o170000 == 0o100000 }
+    public var isSymbolicLink: Bool { mode & 0o170000 == 0o120000 }
+    /// The permission bits.
+    public var permissions: Int32 { Int32(mode & 0o7777) }
+
+    public static func == (a: FileStat, b: FileStat) -> Bool {
+        a.device == b.device && a.mode == b.mode && a.linkCount == b.linkCount && a.uid == b.uid && a.gid == b.gid
+            && a.specialDevice == b.specialDevice && a.inode == b.inode && a.size == b.size
+            && a.blockSize == b.blockSize && a.blocks == b.blocks && a.accessed == b.accessed
+            && a.modified == b.modified && a.changed == b.changed && a.born == b.born
+    }
+
+    init(_ s: uv_stat_t) {
+        device = s.st_dev; mode = s.st_mode; linkCount = s.st_nlink; uid = s.st_uid; gid = s.st_gid
+        specialDevice = s.st_rdev; inode = s.st_ino; size = s.st_size; blockSize = s.st_blksize; blocks = s.st_blocks
+        accessed = (Int64(s.st_atim.tv_sec), Int64(s.st_atim.tv_nsec))
+        modified = (Int64(s.st_mtim.tv_sec), Int64(s.st_mtim.tv_nsec))
+        changed = (Int64(s.st_ctim.tv_sec), Int64(s.st_ctim.tv_nsec))
+        born = (Int64(s.st_birthtim.tv_sec), Int64(s.st_birthtim.tv_nsec))
+    }
+
+    init(_ s: NativeStat) {
+        device = s.dev; mode = s.mode; linkCount = s.nlink; uid = s.uid; gid = s.gid
+        specialDevice = s.rdev; inode = s.ino; size = s.size; blockSize = s.blksize; blocks = s.blocks
+        accessed = s.atime; modified = s.mtime; changed = s.ctime; born = s.birthtime
+    }
+}
+
+/// A directory entry with its type (`uv_dirent_t`).
+public struct DirectoryEntry: Sendable, Hashable {
+    /// `uv_dirent_type_t`.
+    public enum Kind: Int32, Sendable {
+        case unknown = 0, file, directory, link, fifo, socket, characterDevice, blockDevice
+    }
+    public let name: String
+    public let kind: Kind
+}
+
+/// Flags for `open` (`UV_FS_O_*`, which are the system's `O_*` on Linux).
+public struct OpenFlags: OptionSet, Sendable {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+    public static let readOnly = OpenFlags([])
+    public static let writeOnly = OpenFlags(rawValue: O_WRONLY)
+    public static let readWrite = OpenFlags(rawValue: O_RDWR)
+    public static let create = OpenFlags(rawValue: O_CREAT)
+    public static let exclusive = OpenFlags(rawValue: O_EXCL)
+    public static let truncate = OpenFlags(rawValue: O_TRUNC)
+    public static let append = OpenFlags(rawValue: O_APPEND)
+    public static let directory = OpenFlags(rawValue: O_DIRECTORY)
+    public static let noFollow = OpenFlags(rawValue: O_NOFOLLOW)
+    public static let sync = OpenFlags(rawValue: O_SYNC)
+}
+
+/// A file system request in flight on the thread pool; cancel it while it is
+/// queued and its completion gets `UVError.cancelled`.
+public final class FSRequest {
+    fileprivate enum Core {
+        case uv(UnsafeMutablePointer<uv_fs_t>)
+        case native(NativeWork)
+    }
+    fileprivate var core: Core?
+    public let loop: Loop
+
+    fileprivate init(loop: Loop) { self.loop = loop }
+
+    /// Cancels the request if no pool thread has taken it; else
+    /// `UVError.busy`.
+    ///
+    /// The corresponding libuv function is `uv_cancel`.
+    public func cancel() throws(UVError) {
+        switch core {
+        case .uv(let r): try check(uv_cancel(UnsafeMutableRawPointer(r).assumingMemoryBound(to: uv_req_t.self)))
+        case .native(let w): do { try w.cancel() } catch { throw UVError(error) }
+        case nil: throw UVError.busy.with(context: "FSRequest.cancel: the request has finished")
+        }
+    }
+}
+
+/// The file system of a loop: every call exists synchronously (it runs on
+/// the calling thread and returns the result) and asynchronously (it runs on
+/// the thread pool and calls back on the loop thread), as libuv's `uv_fs_*`
+/// with and without a callback. Get one with `loop.fs`.
+public struct FileSystem {
+    public let loop: Loop
+
+    // MARK: Engine
+
+    /// The result of an operation on either backend.
+    struct Outcome {
+        var result: Int = 0
+        var stat: FileStat?
+        var string: String?
+        var entries: [DirectoryEntry]?
+    }
+
+    /// Runs `op` now on the calling thread.
+    func sync<T>(_ op: NativeFSOperation, _ map: (Outcome) -> T) throws(UVError) -> T {
+        try loop.ensureOpen("fs")
+        let outcome: Outcome
+        switch loop.core {
+        case .uv(let l):
+            var req = uv_fs_t()
+            _ = Self.startUV(op, l, &req, nil)
+            outcome = Self.outcome(of: &req, op)
+            uv_fs_req_cleanup(&req)
+        case .native:
+            outcome = Outcome(NativeFS.perform(op))
+        }
+        if outcome.result < 0 { throw UVError(code: Int32(outcome.result)) }
+        return map(outcome)
+    }
+
+    /// Runs `op` on the pool; `completion` gets the mapped result.
+    func async<T>(_ op: NativeFSOperation, _ map: @escaping (Outcome) -> T, cleanup: (() -> Void)? = nil,
+                  _ completion: @escaping (Result<T, UVError>) -> Void) throws(UVError) -> FSRequest {
+        try loop.ensureOpen("fs")
+        let request = FSRequest(loop: loop)
+        let finish: (Outcome) -> Void = { outcome in
+            request.core = nil
+            request.loop.liveRequestCount -= 1
+            // Map before the clean-up: a read maps from the buffer it frees.
+            let result: Result<T, UVError> = outcome.result < 0 ? .failure(UVError(code: Int32(outcome.result))) : .success(map(outcome))
+            cleanup?()
+            completion(result)
+        }
+        switch loop.core {
+        case .uv(let l):
+            let req = UnsafeMutablePointer<uv_fs_t>.allocate(capacity: 1)
+            let context = FSContext(op: op, finish: finish)
+            req.pointee.data = Unmanaged.passRetained(context).toOpaque()
+            let status = Self.startUV(op, l, req) { req in
+                let context = Unmanaged<FSContext>.fromOpaque(req!.pointee.data).takeRetainedValue()
+                let outcome = FileSystem.outcome(of: req!, context.op)
+                uv_fs_req_cleanup(req)
+                req!.deallocate()
+                context.finish(outcome)
+            }
+            if status < 0 {
+                Unmanaged<FSContext>.fromOpaque(req.pointee.data).release()
+                req.deallocate()
+                cleanup?()
+                throw UVError(code: status)
+            }
+            request.core = .uv(req)
+        case .native(let l):
+            let box = FSBox()
+            let work = NativeWork(loop: l, work: { box.result = NativeFS.perform(op) }, done: { status in
+                var outcome = Outcome(box.result)
+                if status != 0 { outcome.result = Int(status) }
+                finish(outcome)
+            })
+            do { try work.submit() } catch {
+                cleanup?()
+                throw UVError(error)
+            }
+            request.core = .native(work)
+        }
+        loop.liveRequestCount += 1
+        return request
+    }
+
+    /// Starts `op` with libuv (synchronously when `cb` is nil).
+    private static func startUV(_ op: NativeFSOperation, _ l: UnsafeMutablePointer<uv_loop_t>,
+                                _ req: UnsafeMutablePointer<uv_fs_t>, _ cb: uv_fs_cb?) -> Int32 {
+        switch op {
+        case .open(let path, let flags, let mode): return uv_fs_open(l, req, path, flags, mode, cb)
+        case .close(let fd): return uv_fs_close(l, req, fd, cb)
+        case .read(let fd, let buffer, let offset):
+            var buf = uv_buf_init(buffer.baseAddress?.assumingMemoryBound(to: CChar.self), UInt32(buffer.count))
+            return uv_fs_read(l, req, fd, &buf, 1, offset, cb)
+        case .write(let fd, let buffers, let offset):
+            var bufs = buffers.map { uv_buf_init(UnsafeMutablePointer(mutating: $0.baseAddress?.assumingMemoryBound(to: CChar.self)), UInt32($0.count)) }
+            return uv_fs_write(l, req, fd, &bufs, UInt32(bufs.count), offset, cb)
+        case .unlink(let path): return uv_fs_unlink(l, req, path, cb)
+        case .mkdir(let path, let mode): return uv_fs_mkdir(l, req, path, mode, cb)
+        case .mkdtemp(let template): return uv_fs_mkdtemp(l, req, template, cb)
+        case .rmdir(let path): return uv_fs_rmdir(l, req, path, cb)
+        case .scandir(let path): return uv_fs_scandir(l, req, path, 0, cb)
+        case .stat(let path): return uv_fs_stat(l, req, path, cb)
+        case .fstat(let fd): return uv_fs_fstat(l, req, fd, cb)
+        case .lstat(let path): return uv_fs_lstat(l, req, path, cb)
+        case .rename(let path, let newPath): return uv_fs_rename(l, req, path, newPath, cb)
+        case .fsync(let fd): return uv_fs_fsync(l, req, fd, cb)
+        case .fdatasync(let fd): return uv_fs_fdatasync(l, req, fd, cb)
+        case .ftruncate(let fd, let length): return uv_fs_ftruncate(l, req, fd, length, cb)
+        case .access(let path, let mode): return uv_fs_access(l, req, path, mode, cb)
+        case .chmod(let path, let mode): return uv_fs_chmod(l, req, path, mode, cb)
+        case .fchmod(let fd, let mode): return uv_fs_fchmod(l, req, fd, mode, cb)
+        case .readlink(let path): return uv_fs_readlink(l, req, path, cb)
+        case .realpath(let path): return uv_fs_realpath(l, req, path, cb)
+        case .symlink(let path, let newPath): return uv_fs_symlink(l, req, path, newPath, 0, cb)
+        case .link(let path, let newPath): return uv_fs_link(l, req, path, newPath, cb)
+        case .copyfile(let path, let newPath, let exclusive):
+            return uv_fs_copyfile(l, req, path, newPath, exclusive ? UV_FS_COPYFILE_EXCL : 0, cb)
+        }
+    }
+
+    /// Reads what a finished libuv request holds.
+    private static func outcome(of req: UnsafeMutablePointer<uv_fs_t>, _ op: NativeFSOperation) -> Outcome {
+        var o = Outcome()
+        o.result = uv_fs_get_result(req)
+        guard o.result >= 0 else { return o }
+        switch op {
+        case .stat, .fstat, .lstat: o.stat = FileStat(req.pointee.statbuf)
+        case .readlink, .realpath: o.string = uv_fs_get_ptr(req).map { String(cString: $0.assumingMemoryBound(to: CChar.self)) }
+        case .mkdtemp: o.string = uv_fs_get_path(req).map { String(cString: $0) }
+        case .scandir:
+            var entries: [DirectoryEntry] = []
+            var ent = uv_dirent_t()
+            while uv_fs_scandir_next(req, &ent) == 0 {
+                entries.append(DirectoryEntry(name: String(cString: ent.name),
+                                              kind: DirectoryEntry.Kind(rawValue: Int32(ent.type.rawValue)) ?? .unknown))
+            }
+            o.entries = entries
+        default: break
+        }
+        return o
+    }
+}
+
+extension FileSystem.Outcome {
+    init(_ r: NativeFSResult) {
+        result = r.result
+        stat = r.stat.map(FileStat.init)
+        string = r.string
+        entries = r.entries?.map { DirectoryEntry(name: $0.name, kind: DirectoryEntry.Kind(rawValue: $0.type) ?? .unknown) }
+    }
+}
+
+/// The operation and completion of a libuv request, pinned by `req->data`.
+private final class FSContext {
+    let op: NativeFSOperation
+    let finish: (FileSystem.Outcome) -> Void
+    init(op: NativeFSOperation, finish: @escaping (FileSystem.Outcome) -> Void) {
+        self.op = op
+        self.finish = finish
+    }
+}
+
+/// Carries a native result from the pool to the loop thread.
+private final class FSBox: @unchecked Sendable {
+    var result = NativeFSResult()
+}
+
+extension Loop {
+    /// This loop's file system calls.
+    public var fs: FileSystem { FileSystem(loop: self) }
+}

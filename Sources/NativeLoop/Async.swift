@@ -21,6 +21,15 @@ final class AsyncFlag: Sendable {
         state.store(2, ordering: .releasing)
     }
 
+    /// Used as a try-lock (0 free, 1 held): true if this call took it.
+    func tryAcquire() -> Bool {
+        state.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged
+    }
+
+    func releaseAcquired() {
+        state.store(0, ordering: .releasing)
+    }
+
     /// On the loop thread: clears a pending flag, waiting out a sender that is
     /// between `beginSend` and `endSend`. Returns whether it was pending.
     func consume() -> Bool {

@@ -71,6 +71,37 @@ package final class NativeEventLoop {
 
     private var running = false
 
+    /// A descriptor held in reserve for accepting under `EMFILE` (libuv's
+    /// `emfile_fd`), opened when the loop's first stream is made.
+    private var spareFD: Int32 = -1
+
+    func reserveSpareDescriptor() {
+        if spareFD != -1 { return }
+        spareFD = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        if spareFD < 0 { spareFD = open("/", O_RDONLY | O_CLOEXEC) }
+    }
+
+    /// libuv's `uv__emfile_trick`: out of descriptors, frees the spare one to
+    /// accept and drop the waiting connections, then takes it back. Returns
+    /// the errno to report (`EAGAIN` once the backlog is drained).
+    func emfileTrick(listener: Int32) -> Int32 {
+        if spareFD == -1 { return EMFILE }
+        closeDescriptor(spareFD)
+        spareFD = -1
+        var err: Int32 = EMFILE
+        while true {
+            let fd = cnative_accept(listener)
+            if fd < 0 {
+                err = errno
+                if err == EINTR { continue }
+                break
+            }
+            closeDescriptor(fd)
+        }
+        reserveSpareDescriptor()
+        return err
+    }
+
     package init() throws(NativeError) {
         // Descriptors in libuv's order: epoll, the process-wide signal lock
         // pipe (first loop only), the loop's signal pipe, the eventfd.
@@ -353,6 +384,7 @@ package final class NativeEventLoop {
 
     private func releaseResources() {
         SignalRegistry.forget(loop: self)
+        if spareFD != -1 { closeDescriptor(spareFD) }
         closeDescriptor(signalReadFD)
         closeDescriptor(signalWriteFD)
         closeDescriptor(wakeFD)

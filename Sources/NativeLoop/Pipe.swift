@@ -50,7 +50,7 @@ package final class NativePipe: NativeStream {
     /// `uv_pipe_listen`: `EINVAL` when unbound or an IPC pipe.
     package func listen(backlog: Int32, _ callback: @escaping (Int32) -> Void) throws(NativeError) {
         if fd == -1 || ipc { throw .invalidArgument }
-        let b: Int32 = backlog == 0 ? 1 : (backlog < 0 ? SOMAXCONN : backlog)
+        let b: Int32 = backlog < 0 ? SOMAXCONN : backlog
         _ = try syscall { Glibc.listen(fd, b) }
         beginListening(callback)
     }

@@ -7,16 +7,17 @@ import CNativeSystem
 /// callback, written in order, the callback deferred to the pending phase.
 package final class NativeWriteRequest {
     fileprivate var buffers: [UnsafeRawBufferPointer]
-    /// A descriptor to pass with the first bytes (IPC pipes), or -1.
-    fileprivate var sendFD: Int32
+    /// A handle to pass with the first bytes (IPC pipes); its descriptor is
+    /// read when the bytes go out, as libuv does.
+    fileprivate var sendHandle: NativeHandle?
     fileprivate var index = 0
     fileprivate var offset = 0
     fileprivate var error: Int32 = 0
     fileprivate let callback: ((Int32) -> Void)?
 
-    package init(buffers: [UnsafeRawBufferPointer], sending fd: Int32 = -1, callback: ((Int32) -> Void)?) {
+    package init(buffers: [UnsafeRawBufferPointer], sending handle: NativeHandle? = nil, callback: ((Int32) -> Void)?) {
         self.buffers = buffers
-        self.sendFD = fd
+        self.sendHandle = handle
         self.callback = callback
     }
 
@@ -108,6 +109,7 @@ package class NativeStream: NativeHandle {
     var isIPC: Bool { false }
 
     override init(loop: NativeEventLoop, kind: NativeHandleKind) {
+        loop.reserveSpareDescriptor()
         super.init(loop: loop, kind: kind)
         watcher = IOWatcher(fd: -1) { [unowned self] events in
             if self.isServer { self.serverIO(events) } else { self.streamIO(events) }
@@ -127,10 +129,6 @@ package class NativeStream: NativeHandle {
         if kind == .tcp {
             if flags.contains(.noDelay) { try setNoDelay(fd, true) }
             if flags.contains(.keepAlive) { try setKeepAlive(fd, true, 60) }
-        }
-        var on: Int32 = 1
-        if setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &on, 4) != 0 && errno != ENOTSOCK && errno != EINVAL {
-            throw NativeError(errno: errno)
         }
         watcher.fd = fd
     }
@@ -279,7 +277,10 @@ package class NativeStream: NativeHandle {
     package func write(_ request: NativeWriteRequest) throws(NativeError) {
         if watcher.fd < 0 { throw NativeError(errno: EBADF) }
         if !flags.contains(.writable) { throw NativeError(errno: EPIPE) }
-        if request.sendFD != -1 && !isIPC { throw .invalidArgument }
+        if let h = request.sendHandle {
+            if !isIPC { throw .invalidArgument }
+            if h.descriptor < 0 { throw NativeError(errno: EBADF) }
+        }
         let emptyQueue = writeQueueSize == 0
         loop.activeRequests += 1
         writeQueueSize += request.remaining
@@ -331,9 +332,14 @@ package class NativeStream: NativeHandle {
         guard watcher.fd >= 0 else { return }
         while !writeQueueIsEmpty {
             let request = writeQueue[writeQueueHead]
-            do {
-                let n = try writeNow(request.buffers, index: request.index, offset: request.offset, sending: request.sendFD)
-                request.sendFD = -1
+            do throws(NativeError) {
+                var sendFD: Int32 = -1
+                if let h = request.sendHandle {
+                    if h.isClosing { throw NativeError(errno: EBADF) }
+                    sendFD = h.descriptor
+                }
+                let n = try writeNow(request.buffers, index: request.index, offset: request.offset, sending: sendFD)
+                request.sendHandle = nil
                 writeQueueSize -= n
                 if request.advance(n) {
                     finish(request)
@@ -360,7 +366,6 @@ package class NativeStream: NativeHandle {
             writeQueue.removeAll(keepingCapacity: true)
             writeQueueHead = 0
         }
-        if request.error != 0 { writeQueueSize -= request.remaining }
         writeCompleted.append(request)
         loop.feed(watcher)
     }
@@ -370,7 +375,6 @@ package class NativeStream: NativeHandle {
             let request = writeQueue[writeQueueHead]
             writeQueueHead += 1
             request.error = error
-            writeQueueSize -= request.remaining
             writeCompleted.append(request)
         }
         writeQueue.removeAll(keepingCapacity: true)
@@ -383,6 +387,9 @@ package class NativeStream: NativeHandle {
         writeCompleted.removeAll(keepingCapacity: true)
         for request in batch {
             loop.activeRequests -= 1
+            // A failed request's bytes leave the queue size only now, as in
+            // libuv: until then a non-zero size tells the user to stop.
+            if request.error != 0 { writeQueueSize -= request.remaining }
             request.callback?(request.error)
         }
     }
@@ -436,16 +443,19 @@ package class NativeStream: NativeHandle {
         while watcher.fd != -1 {
             var fd: Int32
             repeat {
-                fd = Glibc.accept(watcher.fd, nil, nil)
+                fd = cnative_accept(watcher.fd)
             } while fd < 0 && errno == EINTR
             if fd < 0 {
-                let err = errno
+                var err = errno
                 if err == EAGAIN || err == EWOULDBLOCK { return }
                 if err == ECONNABORTED { continue }
+                if err == EMFILE || err == ENFILE {
+                    err = loop.emfileTrick(listener: watcher.fd)
+                    if err == EAGAIN || err == EWOULDBLOCK { break }
+                }
                 connectionCallback?(-err)
                 continue
             }
-            _ = try? makeNonBlockingCloexec(fd)
             acceptedFD = fd
             connectionCallback?(0)
             if acceptedFD != -1 {
@@ -462,6 +472,7 @@ package class NativeStream: NativeHandle {
 
     /// `uv_accept`: hands the pending connection to `client`.
     package func accept(into client: NativeStream) throws(NativeError) {
+        if client.kind != .tcp && client.kind != .pipe { throw .invalidArgument }
         try accept { fd throws(NativeError) in
             try client.open(fd: fd, flags: [.readable, .writable])
             client.flags.insert(.bound)
@@ -509,7 +520,6 @@ package class NativeStream: NativeHandle {
         let current = try syscall { fcntl(watcher.fd, F_GETFL) }
         let wanted = blocking ? current & ~O_NONBLOCK : current | O_NONBLOCK
         if wanted != current { _ = try syscall { fcntl(watcher.fd, F_SETFL, wanted) } }
-        if blocking { flags.insert(.blockingWrites) } else { flags.remove(.blockingWrites) }
     }
 
     // MARK: Close

@@ -121,7 +121,7 @@ package final class NativeTCP: NativeStream {
             if r == -1 && errno != 0 {
                 if errno == EINPROGRESS {
                     // Not an error.
-                } else if errno == ECONNREFUSED || errno == EINVAL {
+                } else if errno == ECONNREFUSED {
                     delayedError = -ECONNREFUSED
                 } else {
                     throw NativeError(errno: errno)
@@ -152,7 +152,7 @@ package final class NativeTCP: NativeStream {
     /// `uv_tcp_getsockname` / `uv_tcp_getpeername`.
     package func name(peer: Bool, into address: UnsafeMutablePointer<sockaddr>, length: inout socklen_t) throws(NativeError) {
         if delayedError != 0 { throw NativeError(code: delayedError) }
-        if fd < 0 { throw .invalidArgument }
+        if fd < 0 { throw NativeError(errno: EBADF) }
         let fd = self.fd
         _ = try syscall { peer ? getpeername(fd, address, &length) : getsockname(fd, address, &length) }
     }

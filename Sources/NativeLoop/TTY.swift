@@ -86,7 +86,9 @@ package final class NativeTTY: NativeStream {
 }
 
 /// The terminal settings saved by the first switch out of normal mode, which
-/// `uv_tty_reset_mode` restores.
+/// `uv_tty_reset_mode` restores. Guarded by a spin flag, not a mutex, so that
+/// a reset from a signal handler cannot deadlock: it gives `EBUSY` instead,
+/// as libuv's trylock does.
 package enum TTYState {
     nonisolated(unsafe) private static var savedFD: Int32 = -1
     /// On the heap: a C struct kept in a Swift global trips AddressSanitizer.
@@ -95,15 +97,15 @@ package enum TTYState {
         p.initialize(to: termios())
         return p
     }()
-    private static let lock = Lock()
+    private static let busy = AsyncFlag()
 
     static func remember(fd: Int32, _ t: termios) {
-        lock.withLock {
-            if savedFD == -1 {
-                savedFD = fd
-                saved.pointee = t
-            }
+        while !busy.tryAcquire() { sched_yield() }
+        if savedFD == -1 {
+            savedFD = fd
+            saved.pointee = t
         }
+        busy.releaseAcquired()
     }
 
     /// `tcsetattr` retried on `EINTR`.
@@ -112,10 +114,17 @@ package enum TTYState {
         _ = try syscall { tcsetattr(fd, now ? TCSANOW : TCSADRAIN, &t) }
     }
 
-    /// `uv_tty_reset_mode`.
-    package static func reset() throws(NativeError) {
-        let (fd, t): (Int32, termios) = lock.withLock { (savedFD, saved.pointee) }
-        if fd != -1 { try apply(fd: fd, t, now: true) }
+    /// `uv_tty_reset_mode`: safe in a signal handler; keeps `errno`.
+    package static func reset() -> Int32 {
+        let savedErrno = errno
+        defer { errno = savedErrno }
+        if !busy.tryAcquire() { return NativeError.busy.code }
+        defer { busy.releaseAcquired() }
+        if savedFD == -1 { return 0 }
+        var t = saved.pointee
+        var r: Int32
+        repeat { r = tcsetattr(savedFD, TCSANOW, &t) } while r == -1 && errno == EINTR
+        return r == 0 ? 0 : -errno
     }
 }
 

@@ -83,14 +83,14 @@ package final class NativeUDP: NativeHandle {
     }
 
     /// The implicit bind before the first send or receive.
-    private func deferredBind(family: Int32) throws(NativeError) {
+    private func deferredBind(family: Int32, reuseAddress: Bool = false) throws(NativeError) {
         if watcher.fd != -1 { return }
         if family == AF_INET6 {
             var sa = sockaddr_in6()
             sa.sin6_family = sa_family_t(AF_INET6)
             try withUnsafePointer(to: &sa) { (p) throws(NativeError) in
                 try p.withMemoryRebound(to: sockaddr.self, capacity: 1) { (a) throws(NativeError) in
-                    try bind(a, length: socklen_t(MemoryLayout<sockaddr_in6>.size), reuseAddress: false, ipv6Only: false)
+                    try bind(a, length: socklen_t(MemoryLayout<sockaddr_in6>.size), reuseAddress: reuseAddress, ipv6Only: false)
                 }
             }
         } else {
@@ -98,7 +98,7 @@ package final class NativeUDP: NativeHandle {
             sa.sin_family = sa_family_t(AF_INET)
             try withUnsafePointer(to: &sa) { (p) throws(NativeError) in
                 try p.withMemoryRebound(to: sockaddr.self, capacity: 1) { (a) throws(NativeError) in
-                    try bind(a, length: socklen_t(MemoryLayout<sockaddr_in>.size), reuseAddress: false, ipv6Only: false)
+                    try bind(a, length: socklen_t(MemoryLayout<sockaddr_in>.size), reuseAddress: reuseAddress, ipv6Only: false)
                 }
             }
         }
@@ -265,6 +265,7 @@ package final class NativeUDP: NativeHandle {
         var storage = sockaddr_storage()
         while let callback = recvCallback, watcher.fd != -1, count > 0 {
             count -= 1
+            storage = sockaddr_storage()
             var iov = iovec(iov_base: buffer.baseAddress, iov_len: buffer.count)
             var h = msghdr()
             var n = 0
@@ -347,7 +348,7 @@ package final class NativeUDP: NativeHandle {
 
     /// `uv_udp_set_membership` for IPv4 (addresses in network order).
     package func setMembership(ipv4 group: UInt32, interface: UInt32, join: Bool) throws(NativeError) {
-        try deferredBind(family: AF_INET)
+        try deferredBind(family: AF_INET, reuseAddress: true)
         var mreq = ip_mreq(imr_multiaddr: in_addr(s_addr: group), imr_interface: in_addr(s_addr: interface))
         let fd = watcher.fd
         let option = join ? IP_ADD_MEMBERSHIP : IP_DROP_MEMBERSHIP
@@ -356,7 +357,7 @@ package final class NativeUDP: NativeHandle {
 
     /// `uv_udp_set_membership` for IPv6.
     package func setMembership(ipv6 group: in6_addr, interface: UInt32, join: Bool) throws(NativeError) {
-        try deferredBind(family: AF_INET6)
+        try deferredBind(family: AF_INET6, reuseAddress: true)
         var mreq = ipv6_mreq(ipv6mr_multiaddr: group, ipv6mr_interface: interface)
         let fd = watcher.fd
         let option = join ? IPV6_ADD_MEMBERSHIP : IPV6_DROP_MEMBERSHIP

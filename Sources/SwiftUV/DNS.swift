@@ -181,6 +181,7 @@ extension Loop {
     public func getNameInfo(_ address: SocketAddress, flags: Int32 = 0,
                             _ completion: @escaping (Result<(host: String, service: String), UVError>) -> Void) throws(UVError) -> DNSRequest {
         try ensureOpen("Loop.getNameInfo")
+        if case .unix = address.storage { throw UVError.invalidArgument.with(context: "getNameInfo: a Unix address") }
         let request = DNSRequest(loop: self)
         switch core {
         case .uv(let l):
@@ -226,6 +227,7 @@ extension Loop {
     /// Finds the names on the calling thread (`uv_getnameinfo` without a callback).
     public func getNameInfo(_ address: SocketAddress, flags: Int32 = 0) throws(UVError) -> (host: String, service: String) {
         try ensureOpen("Loop.getNameInfo")
+        if case .unix = address.storage { throw UVError.invalidArgument.with(context: "getNameInfo: a Unix address") }
         switch core {
         case .uv(let l):
             var req = uv_getnameinfo_t()

@@ -185,10 +185,10 @@ public struct FileSystem {
         case .open(let path, let flags, let mode): return uv_fs_open(l, req, path, flags, mode, cb)
         case .close(let fd): return uv_fs_close(l, req, fd, cb)
         case .read(let fd, let buffer, let offset):
-            var buf = uv_buf_init(buffer.baseAddress?.assumingMemoryBound(to: CChar.self), UInt32(buffer.count))
+            var buf = uvBuffer(buffer.baseAddress, buffer.count)
             return uv_fs_read(l, req, fd, &buf, 1, offset, cb)
         case .write(let fd, let buffers, let offset):
-            var bufs = buffers.map { uv_buf_init(UnsafeMutablePointer(mutating: $0.baseAddress?.assumingMemoryBound(to: CChar.self)), UInt32($0.count)) }
+            var bufs = buffers.map { uvBuffer($0.baseAddress, $0.count) }
             return uv_fs_write(l, req, fd, &bufs, UInt32(bufs.count), offset, cb)
         case .unlink(let path): return uv_fs_unlink(l, req, path, cb)
         case .mkdir(let path, let mode): return uv_fs_mkdir(l, req, path, mode, cb)

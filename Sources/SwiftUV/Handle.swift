@@ -188,10 +188,19 @@ public class Handle {
     /// Drops the user's closures, which may hold the handle.
     func releaseCallbacks() {}
 
+    /// Writes in flight that pass this handle over an IPC pipe: its libuv
+    /// memory is kept until they are done.
+    var pendingSends = 0
+
+    func sendFinished() {
+        pendingSends -= 1
+        if pendingSends == 0 && state == .closed, case .uv(let h) = core { h.deallocate() }
+    }
+
     private func finishClose() {
         state = .closed
         releaseCallbacks()
-        if case .uv(let h) = core { h.deallocate() }
+        if pendingSends == 0, case .uv(let h) = core { h.deallocate() }
         loop.liveHandleCount -= 1
         let callback = closeCallback
         closeCallback = nil

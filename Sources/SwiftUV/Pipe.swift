@@ -15,6 +15,7 @@ import Glibc
 public final class Pipe: Stream {
     /// Whether this pipe can pass handles (set at init).
     public let ipc: Bool
+    private var connecting = false
 
     /// Makes a pipe handle; `ipc` pipes can send and receive handles.
     ///
@@ -58,6 +59,9 @@ public final class Pipe: Stream {
     /// The corresponding libuv function is `uv_pipe_connect`.
     public func connect(to path: String, _ callback: ((UVError?) -> Void)?) throws(UVError) {
         try ensureOpen("Pipe.connect")
+        // libuv would overwrite the pending request, which then never calls
+        // back and keeps the loop alive forever: refuse, as TCP does.
+        if connecting { throw UVError.alreadyInProgress.with(context: "Pipe.connect: a connect is pending") }
         let request = StatusRequest(loop: loop, callback: callback)
         if let p = uvPipe {
             let req = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
@@ -70,6 +74,8 @@ public final class Pipe: Stream {
         } else {
             nativePipe.connect(path: path, request: NativeStreamRequest { status in request.complete(status) })
         }
+        connecting = true
+        request.onComplete = { [unowned(unsafe) self] in self.connecting = false }
         loop.liveRequestCount += 1
     }
 
@@ -162,6 +168,9 @@ public final class Pipe: Stream {
     public func accept(_ client: UDP) throws(UVError) {
         try ensureOpen("accept")
         try client.ensureOpen("accept (client)")
+        guard client.loop === loop else {
+            throw UVError.invalidArgument.with(context: "accept: the client is on another loop")
+        }
         switch (core, client.core) {
         case (.uv(let server), .uv(let c)):
             try check(uv_accept(UnsafeMutableRawPointer(server).assumingMemoryBound(to: uv_stream_t.self),

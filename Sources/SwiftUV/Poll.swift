@@ -53,6 +53,8 @@ public final class Poll: Handle {
     /// The corresponding libuv function is `uv_poll_start`.
     public func start(_ events: Events, _ callback: ((Result<Events, UVError>) -> Void)?) throws(UVError) {
         try ensureOpen("Poll.start")
+        // libuv asserts on unknown bits.
+        if events.rawValue & ~15 != 0 { throw UVError.invalidArgument.with(context: "Poll.start: unknown event bits") }
         switch core {
         case .uv(let h):
             try check(uv_poll_start(UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_poll_t.self), events.rawValue) { h, status, events in

@@ -50,7 +50,7 @@ public class Stream: Handle {
             let s = UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_stream_t.self)
             let status = uv_read_start(s, { h, _, buf in
                 let loop = Handle.owner(of: h?.pointee.data, as: Stream.self).loop
-                buf?.pointee = uv_buf_init(loop.readBuffer.baseAddress?.assumingMemoryBound(to: CChar.self), UInt32(loop.readBuffer.count))
+                buf?.pointee = uvBuffer(loop.readBuffer.baseAddress, loop.readBuffer.count)
             }, { s, nread, buf in
                 let stream = Handle.owner(of: s?.pointee.data, as: Stream.self)
                 if nread >= 0 {
@@ -121,6 +121,8 @@ public class Stream: Handle {
 
     /// Writes several buffers with one request (a vectored write).
     public final func write(vectored buffers: [[UInt8]], _ callback: ((UVError?) -> Void)? = nil) throws(UVError) {
+        // libuv asserts on a write of no buffers.
+        if buffers.isEmpty { throw UVError.invalidArgument.with(context: "write: no buffers") }
         try write(vectored: buffers.map { OwnedBuffer($0) }, callback)
     }
 
@@ -147,7 +149,7 @@ public class Stream: Handle {
         defer { owned.release() }
         switch core {
         case .uv:
-            var buf = uv_buf_init(owned.base?.assumingMemoryBound(to: CChar.self), UInt32(owned.count))
+            var buf = uvBuffer(owned.base, owned.count)
             let n = uv_try_write(uvStream, &buf, 1)
             try check(n)
             return Int(n)
@@ -297,6 +299,13 @@ public class Stream: Handle {
     }
 }
 
+/// A `uv_buf_t` over `count` bytes at `base` (its length is a `size_t` on
+/// Unix; `uv_buf_init` would truncate it to 32 bits).
+@inline(__always)
+func uvBuffer(_ base: UnsafeRawPointer?, _ count: Int) -> uv_buf_t {
+    uv_buf_t(base: UnsafeMutablePointer(mutating: base?.assumingMemoryBound(to: CChar.self)), len: count)
+}
+
 /// Bytes copied into memory that a request owns until its callback.
 struct OwnedBuffer {
     let base: UnsafeMutableRawPointer?
@@ -329,6 +338,8 @@ struct OwnedBuffer {
 final class StatusRequest {
     let loop: Loop
     private var callback: ((UVError?) -> Void)?
+    /// Bookkeeping of the handle, run before the user's callback.
+    var onComplete: (() -> Void)?
 
     init(loop: Loop, callback: ((UVError?) -> Void)?) {
         self.loop = loop
@@ -343,17 +354,21 @@ final class StatusRequest {
 
     func complete(_ status: Int32) {
         loop.liveRequestCount -= 1
+        onComplete?()
+        onComplete = nil
         let cb = callback
         callback = nil
         cb?(status == 0 ? nil : UVError(code: status))
     }
 }
 
-/// A write request: owns its buffers until its callback.
+/// A write request: owns its buffers until its callback, and keeps a handle
+/// being sent (and its libuv memory) until then too.
 final class WriteRequest {
     unowned(unsafe) let stream: Stream
     private let buffers: [OwnedBuffer]
     private var callback: ((UVError?) -> Void)?
+    private var sentHandle: Handle?
 
     init(stream: Stream, buffers: [OwnedBuffer], callback: ((UVError?) -> Void)?) {
         self.stream = stream
@@ -368,12 +383,16 @@ final class WriteRequest {
                 release()
                 throw UVError.badFileDescriptor.with(context: "write: the handle to send is closing")
             }
+            guard handle.loop.backend == stream.loop.backend else {
+                release()
+                throw UVError.invalidArgument.with(context: "write: the handle to send is on the other backend")
+            }
         }
         switch stream.core {
         case .uv:
             let req = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
             req.pointee.data = Unmanaged.passRetained(self).toOpaque()
-            var bufs = buffers.map { uv_buf_init($0.base?.assumingMemoryBound(to: CChar.self), UInt32($0.count)) }
+            var bufs = buffers.map { uvBuffer($0.base, $0.count) }
             var sendStream: UnsafeMutablePointer<uv_stream_t>?
             if let handle, case .uv(let h) = handle.core {
                 sendStream = UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_stream_t.self)
@@ -390,14 +409,9 @@ final class WriteRequest {
                 throw UVError(code: status)
             }
         case .native(let h):
-            var sendFD: Int32 = -1
-            if let handle {
-                do { sendFD = try handle.fileDescriptor() } catch {
-                    release()
-                    throw error
-                }
-            }
-            let native = NativeWriteRequest(buffers: buffers.map(\.rawBuffer), sending: sendFD) { status in self.complete(status) }
+            var nativeHandle: NativeHandle?
+            if let handle, case .native(let n) = handle.core { nativeHandle = n }
+            let native = NativeWriteRequest(buffers: buffers.map(\.rawBuffer), sending: nativeHandle) { status in self.complete(status) }
             do {
                 try unsafeDowncast(h, to: NativeStream.self).write(native)
             } catch {
@@ -406,6 +420,12 @@ final class WriteRequest {
             }
         }
         loop.liveRequestCount += 1
+        if let handle {
+            // libuv reads the sent handle when the write goes out: its
+            // memory must outlive a close until then.
+            sentHandle = handle
+            handle.pendingSends += 1
+        }
     }
 
     private func release() {
@@ -413,6 +433,10 @@ final class WriteRequest {
     }
 
     private func complete(_ status: Int32) {
+        if let handle = sentHandle {
+            sentHandle = nil
+            handle.sendFinished()
+        }
         release()
         stream.loop.liveRequestCount -= 1
         let cb = callback

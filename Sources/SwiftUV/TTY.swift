@@ -73,7 +73,7 @@ public final class TTY: Stream {
     public static func resetMode(backend: Backend = .libuv) throws(UVError) {
         switch backend {
         case .libuv: try check(uv_tty_reset_mode())
-        case .native: do { try TTYState.reset() } catch { throw UVError(error) }
+        case .native: try check(TTYState.reset())
         }
     }
 }

@@ -121,6 +121,7 @@ public final class UDP: Handle {
     public func send<Bytes: Collection>(_ bytes: Bytes, to address: SocketAddress? = nil,
                                         _ callback: ((UVError?) -> Void)? = nil) throws(UVError) where Bytes.Element == UInt8 {
         try ensureOpen("UDP.send", code: .badFileDescriptor)
+        try refuseUnixAddressWhileUnbound(address, "UDP.send")
         let request = SendRequest(loop: loop, buffer: OwnedBuffer(bytes), callback: callback)
         try request.submit(on: self, to: address)
     }
@@ -138,11 +139,12 @@ public final class UDP: Handle {
     public func trySend<Bytes: Collection>(_ bytes: Bytes, to address: SocketAddress? = nil) throws(UVError) -> Int
     where Bytes.Element == UInt8 {
         try ensureOpen("UDP.trySend", code: .badFileDescriptor)
+        try refuseUnixAddressWhileUnbound(address, "UDP.trySend")
         let owned = OwnedBuffer(bytes)
         defer { owned.release() }
         let sent: Int32 = SocketAddress.withOptionalSockAddr(address) { sa, len in
             if let u = uvUDP {
-                var buf = uv_buf_init(owned.base?.assumingMemoryBound(to: CChar.self), UInt32(owned.count))
+                var buf = uvBuffer(owned.base, owned.count)
                 return uv_udp_try_send(u, &buf, 1, sa)
             }
             do throws(NativeError) {
@@ -169,6 +171,14 @@ public final class UDP: Handle {
         return nativeUDP.sendQueueCount
     }
 
+    /// libuv asserts when its implicit bind meets a Unix address.
+    private func refuseUnixAddressWhileUnbound(_ address: SocketAddress?, _ operation: String) throws(UVError) {
+        guard let address, case .unix = address.storage else { return }
+        if (try? fileDescriptor()) == nil {
+            throw UVError.invalidArgument.with(context: "\(operation): a Unix address on a socket not made yet")
+        }
+    }
+
     // MARK: Receiving
 
     /// Starts receiving; binds to `0.0.0.0:0` first if unbound.
@@ -181,7 +191,7 @@ public final class UDP: Handle {
         if let u = uvUDP {
             let status = uv_udp_recv_start(u, { h, _, buf in
                 let loop = Handle.owner(of: h?.pointee.data, as: UDP.self).loop
-                buf?.pointee = uv_buf_init(loop.readBuffer.baseAddress?.assumingMemoryBound(to: CChar.self), UInt32(loop.readBuffer.count))
+                buf?.pointee = uvBuffer(loop.readBuffer.baseAddress, loop.readBuffer.count)
             }, { h, nread, buf, addr, flags in
                 let udp = Handle.owner(of: h?.pointee.data, as: UDP.self)
                 udp.deliver(Int(nread), UnsafeRawPointer(buf?.pointee.base), addr, partial: flags & UInt32(UV_UDP_PARTIAL.rawValue) != 0)
@@ -350,7 +360,7 @@ public final class UDP: Handle {
                 if let u = udp.uvUDP {
                     let req = UnsafeMutablePointer<uv_udp_send_t>.allocate(capacity: 1)
                     req.pointee.data = Unmanaged.passRetained(self).toOpaque()
-                    var buf = uv_buf_init(buffer.base?.assumingMemoryBound(to: CChar.self), UInt32(buffer.count))
+                    var buf = uvBuffer(buffer.base, buffer.count)
                     let status = uv_udp_send(req, u, &buf, 1, sa) { req, status in
                         let r = Unmanaged<SendRequest>.fromOpaque(req!.pointee.data).takeRetainedValue()
                         req!.deallocate()

@@ -102,4 +102,30 @@ struct IPCTests {
             #expect(plain.pendingCount == 0 && plain.pendingType == nil)
         }
     }
+
+    @Test("a handle closed before its queued send goes out: the write gets EBADF, nothing is freed early", arguments: backends)
+    func sentHandleClosedEarly(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let (a, b) = try ipcPair(loop)
+            let tcp = try TCP(loop: loop, family: .ipv4)
+            var sendStatus: UVError??
+            // Fill the pipe so that the send waits in the queue.
+            try a.write([UInt8](repeating: 1, count: 4 << 20))
+            try a.write(Array("handle".utf8), sending: tcp) { sendStatus = .some($0) }
+            var tcpClosed = false
+            try tcp.close { _ in tcpClosed = true }
+            let timer = try Timer(loop: loop)
+            try timer.start(timeout: 20, repeat: 0) { t in
+                #expect(tcpClosed, "the handle's close completed while the send waited")
+                try? b.readStart { _ in }
+                try? t.close()
+            }
+            let done = try Check(loop: loop)
+            try done.start { c in
+                if sendStatus != nil { try? a.close(); try? b.close(); try? c.close() }
+            }
+            try loop.run()
+            #expect(sendStatus! == .badFileDescriptor)
+        }
+    }
 }

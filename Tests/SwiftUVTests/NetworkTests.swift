@@ -146,4 +146,26 @@ struct TCPLifetimeTests {
         #expect(errors.allSatisfy { [.brokenPipe, .connectionReset, .cancelled].contains($0) })
         try loop.close()
     }
+
+    @Test("refused before libuv would assert: empty vectored write, unknown poll bits, Unix address on an unbound UDP socket, a second pipe connect", arguments: backends)
+    func assertsRefused(backend: Backend) throws {
+        let loop = try Loop(backend: backend)
+        var fds: [Int32] = [-1, -1]
+        #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
+        let pipe = try Pipe(loop: loop)
+        try pipe.open(fds[0])
+        #expect(throws: UVError.invalidArgument) { try pipe.write(vectored: []) }
+        let poll = try Poll(loop: loop, fd: fds[1])
+        #expect(throws: UVError.invalidArgument) { try poll.start(Poll.Events(rawValue: 16), nil) }
+        let udp = try UDP(loop: loop)
+        #expect(throws: UVError.invalidArgument) { try udp.send("x", to: SocketAddress("/tmp/x.sock")) }
+        #expect(throws: UVError.invalidArgument) { try udp.trySend([1], to: SocketAddress("/tmp/x.sock")) }
+        let client = try Pipe(loop: loop)
+        var calls = 0
+        try client.connect(to: "/tmp/nothing-\(getpid()).sock") { _ in calls += 1 }
+        #expect(throws: UVError.alreadyInProgress) { try client.connect(to: "/tmp/other.sock") { _ in calls += 1 } }
+        try loop.shutdown()
+        close(fds[1])
+        #expect(calls == 1)
+    }
 }

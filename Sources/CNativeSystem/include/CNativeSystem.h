@@ -92,6 +92,12 @@ static inline int cnative_statx(int dirfd, const char *path, int flags, struct s
     return (int)syscall(SYS_statx, dirfd, path, flags, 0xFFF, out);
 }
 
+/* accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC, as libuv accepts: no window
+   where a fork elsewhere inherits the descriptor. */
+static inline int cnative_accept(int fd) {
+    return (int)syscall(SYS_accept4, fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
 /* Whether a terminal descriptor is the slave side of a pseudo-terminal
    (only a master answers TIOCGPTN). */
 static inline int cnative_is_pty_slave(int fd) {

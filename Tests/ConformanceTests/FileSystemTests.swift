@@ -36,7 +36,9 @@ struct FileSystemTests {
             try loop.fs.stat("\(dir)/loop") { if case .failure(let e) = $0 { results.append(e) } }
             #expect(results.isEmpty, "nothing runs inside the call")
             try loop.run()
-            #expect(results == [.noSuchFileOrDirectory, .nameTooLong, .tooManySymbolicLinks])
+            // Pool threads finish in any order.
+            #expect(Set(results) == [.noSuchFileOrDirectory, .nameTooLong, .tooManySymbolicLinks])
+            #expect(results.count == 3)
         }
     }
 

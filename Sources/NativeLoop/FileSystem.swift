@@ -31,6 +31,26 @@ package enum NativeFSOperation: @unchecked Sendable {
     case symlink(path: String, newPath: String)
     case link(path: String, newPath: String)
     case copyfile(path: String, newPath: String, exclusive: Bool)
+    case mkstemp(template: String)
+    case opendir(path: String)
+    /// Reads up to `max` entries of a directory opened by `opendir`.
+    case readdir(dir: OpaquePointer, max: Int)
+    case closedir(dir: OpaquePointer)
+    case statfs(path: String)
+    case sendfile(out: Int32, in: Int32, offset: Int64, length: Int)
+    case utime(path: String, atime: Double, mtime: Double)
+    case futime(fd: Int32, atime: Double, mtime: Double)
+    case lutime(path: String, atime: Double, mtime: Double)
+    case chown(path: String, uid: UInt32, gid: UInt32)
+    case fchown(fd: Int32, uid: UInt32, gid: UInt32)
+    case lchown(path: String, uid: UInt32, gid: UInt32)
+}
+
+/// `uv_statfs_t`.
+package struct NativeStatFS: Sendable, Equatable {
+    package var type: UInt64 = 0, blockSize: UInt64 = 0, blocks: UInt64 = 0, freeBlocks: UInt64 = 0
+    package var availableBlocks: UInt64 = 0, files: UInt64 = 0, freeFiles: UInt64 = 0
+    package init() {}
 }
 
 /// `uv_stat_t`, field for field.
@@ -59,6 +79,9 @@ package struct NativeFSResult: @unchecked Sendable {
     package var string: String?
     /// Directory entries with libuv's `uv_dirent_type_t`.
     package var entries: [(name: String, type: Int32)]?
+    package var statfs: NativeStatFS?
+    /// The `DIR*` of an `opendir`.
+    package var dir: OpaquePointer?
 
     package init() {}
 }
@@ -142,8 +165,75 @@ package enum NativeFS {
         case .link(let path, let newPath): r.result = status(Int(Glibc.link(path, newPath)))
         case .copyfile(let path, let newPath, let exclusive):
             r.result = copyFile(path, newPath, exclusive: exclusive)
+        case .mkstemp(let template):
+            guard template.hasSuffix("XXXXXX") else {
+                r.result = Int(-EINVAL)
+                r.string = template
+                break
+            }
+            var bytes = Array(template.utf8CString)
+            let fd = bytes.withUnsafeMutableBufferPointer { Glibc.mkstemp($0.baseAddress!) }
+            if fd < 0 { r.result = Int(-errno) } else {
+                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+                r.result = Int(fd)
+            }
+            r.string = String(decoding: bytes.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        case .opendir(let path):
+            if let d = Glibc.opendir(path) { r.dir = d } else { r.result = Int(-errno) }
+        case .readdir(let dir, let max):
+            var entries: [(name: String, type: Int32)] = []
+            while entries.count < max {
+                errno = 0
+                guard let e = Glibc.readdir(dir) else {
+                    if errno != 0 { r.result = Int(-errno) }
+                    break
+                }
+                let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+                if name == "." || name == ".." { continue }
+                entries.append((name, direntType(e.pointee.d_type)))
+            }
+            if r.result == 0 { r.result = entries.count }
+            r.entries = entries
+        case .closedir(let dir):
+            Glibc.closedir(dir)
+        case .statfs(let path):
+            var f = [UInt64](repeating: 0, count: 7)
+            if cnative_statfs(path, &f) != 0 { r.result = Int(-errno) } else {
+                var out = NativeStatFS()
+                (out.type, out.blockSize, out.blocks, out.freeBlocks) = (f[0], f[1], f[2], f[3])
+                (out.availableBlocks, out.files, out.freeFiles) = (f[4], f[5], f[6])
+                r.statfs = out
+            }
+        case .sendfile(let out, let inFD, let offset, let length):
+            var off = off_t(offset)
+            let n = cnative_sendfile(out, inFD, &off, length)
+            r.result = n < 0 ? Int(-errno) : n
+        case .utime(let path, let atime, let mtime):
+            var times = [timespecOf(atime), timespecOf(mtime)]
+            r.result = status(Int(utimensat(AT_FDCWD, path, &times, 0)))
+        case .futime(let fd, let atime, let mtime):
+            var times = [timespecOf(atime), timespecOf(mtime)]
+            r.result = status(Int(futimens(fd, &times)))
+        case .lutime(let path, let atime, let mtime):
+            var times = [timespecOf(atime), timespecOf(mtime)]
+            r.result = status(Int(utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW)))
+        case .chown(let path, let uid, let gid): r.result = status(Int(Glibc.chown(path, uid, gid)))
+        case .fchown(let fd, let uid, let gid): r.result = status(Int(Glibc.fchown(fd, uid, gid)))
+        case .lchown(let path, let uid, let gid): r.result = status(Int(Glibc.lchown(path, uid, gid)))
         }
         return r
+    }
+
+    /// libuv's `uv__fs_to_timespec`: whole seconds, and the fraction in
+    /// nanoseconds (rounded towards the earlier instant for negative times).
+    static func timespecOf(_ time: Double) -> timespec {
+        var sec = Int(time)
+        var nsec = Int((time - Double(sec)) * 1e9)
+        if nsec < 0 {
+            sec -= 1
+            nsec += 1_000_000_000
+        }
+        return timespec(tv_sec: sec, tv_nsec: nsec)
     }
 
     /// libuv's `uv_dirent_type_t` for a `d_type`.

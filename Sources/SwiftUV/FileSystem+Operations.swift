@@ -202,6 +202,91 @@ extension FileSystem {
         try async(.copyfile(path: path, newPath: newPath, exclusive: exclusive), { _ in }, completion)
     }
 
+    /// Makes and opens a unique file from a template ending in `XXXXXX`: its
+    /// descriptor and path. (`uv_fs_mkstemp`)
+    public func mkstemp(_ template: String) throws(UVError) -> (fd: Int32, path: String) {
+        try sync(.mkstemp(template: template)) { (Int32($0.result), $0.string ?? "") }
+    }
+    @discardableResult
+    public func mkstemp(_ template: String, _ completion: @escaping Completion<(fd: Int32, path: String)>) throws(UVError) -> FSRequest {
+        try async(.mkstemp(template: template), { (Int32($0.result), $0.string ?? "") }, completion)
+    }
+
+    /// Opens a directory for `Directory.read`. (`uv_fs_opendir`)
+    public func opendir(_ path: String) throws(UVError) -> Directory {
+        try sync(.opendir(path: path)) { Directory(fs: self, pointer: $0.dir!) }
+    }
+    @discardableResult
+    public func opendir(_ path: String, _ completion: @escaping Completion<Directory>) throws(UVError) -> FSRequest {
+        try async(.opendir(path: path), { Directory(fs: self, pointer: $0.dir!) }, completion)
+    }
+
+    /// (`uv_fs_statfs`)
+    public func statfs(_ path: String) throws(UVError) -> FileSystemStats { try sync(.statfs(path: path)) { $0.statfs! } }
+    @discardableResult
+    public func statfs(_ path: String, _ completion: @escaping Completion<FileSystemStats>) throws(UVError) -> FSRequest {
+        try async(.statfs(path: path), { $0.statfs! }, completion)
+    }
+
+    /// Copies `length` bytes from `input` at `offset` to `output`; the count.
+    /// (`uv_fs_sendfile`)
+    public func sendfile(to output: Int32, from input: Int32, offset: Int64, length: Int) throws(UVError) -> Int {
+        try sync(.sendfile(out: output, in: input, offset: offset, length: length)) { $0.result }
+    }
+    @discardableResult
+    public func sendfile(to output: Int32, from input: Int32, offset: Int64, length: Int, _ completion: @escaping Completion<Int>) throws(UVError) -> FSRequest {
+        try async(.sendfile(out: output, in: input, offset: offset, length: length), { $0.result }, completion)
+    }
+
+    /// Sets access and modification times, in seconds since the epoch.
+    /// (`uv_fs_utime`)
+    public func utime(_ path: String, accessed: Double, modified: Double) throws(UVError) {
+        try sync(.utime(path: path, atime: accessed, mtime: modified)) { _ in }
+    }
+    @discardableResult
+    public func utime(_ path: String, accessed: Double, modified: Double, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(.utime(path: path, atime: accessed, mtime: modified), { _ in }, completion)
+    }
+
+    /// (`uv_fs_futime`)
+    public func futime(_ fd: Int32, accessed: Double, modified: Double) throws(UVError) {
+        try sync(.futime(fd: fd, atime: accessed, mtime: modified)) { _ in }
+    }
+    @discardableResult
+    public func futime(_ fd: Int32, accessed: Double, modified: Double, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(.futime(fd: fd, atime: accessed, mtime: modified), { _ in }, completion)
+    }
+
+    /// The times of a symbolic link itself. (`uv_fs_lutime`)
+    public func lutime(_ path: String, accessed: Double, modified: Double) throws(UVError) {
+        try sync(.lutime(path: path, atime: accessed, mtime: modified)) { _ in }
+    }
+    @discardableResult
+    public func lutime(_ path: String, accessed: Double, modified: Double, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(.lutime(path: path, atime: accessed, mtime: modified), { _ in }, completion)
+    }
+
+    /// (`uv_fs_chown`)
+    public func chown(_ path: String, uid: UInt32, gid: UInt32) throws(UVError) { try sync(.chown(path: path, uid: uid, gid: gid)) { _ in } }
+    @discardableResult
+    public func chown(_ path: String, uid: UInt32, gid: UInt32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(.chown(path: path, uid: uid, gid: gid), { _ in }, completion)
+    }
+
+    /// (`uv_fs_fchown`)
+    public func fchown(_ fd: Int32, uid: UInt32, gid: UInt32) throws(UVError) { try sync(.fchown(fd: fd, uid: uid, gid: gid)) { _ in } }
+    @discardableResult
+    public func fchown(_ fd: Int32, uid: UInt32, gid: UInt32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(.fchown(fd: fd, uid: uid, gid: gid), { _ in }, completion)
+    }
+
+    /// (`uv_fs_lchown`)
+    public func lchown(_ path: String, uid: UInt32, gid: UInt32) throws(UVError) { try sync(.lchown(path: path, uid: uid, gid: gid)) { _ in } }
+    @discardableResult
+    public func lchown(_ path: String, uid: UInt32, gid: UInt32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(.lchown(path: path, uid: uid, gid: gid), { _ in }, completion)
+    }
+
     // MARK: Conveniences
 
     /// The whole content of a file (open, fstat, read until EOF, close).

@@ -44,6 +44,71 @@ public struct FileStat: Sendable, Equatable {
     }
 }
 
+/// File system statistics (`uv_statfs_t`).
+public struct FileSystemStats: Sendable, Equatable {
+    public let type: UInt64, blockSize: UInt64, blocks: UInt64, freeBlocks: UInt64
+    public let availableBlocks: UInt64, files: UInt64, freeFiles: UInt64
+}
+
+/// A directory opened for reading in batches (`uv_dir_t`). Close it when
+/// done.
+public final class Directory {
+    let fs: FileSystem
+    /// `uv_dir_t*` (with its entry buffer) or the native `DIR*`.
+    private var pointer: OpaquePointer?
+    private var entryBuffer: UnsafeMutablePointer<uv_dirent_t>?
+    private var capacity = 0
+
+    init(fs: FileSystem, pointer: OpaquePointer) {
+        self.fs = fs
+        self.pointer = pointer
+    }
+
+    deinit { entryBuffer?.deallocate() }
+
+    private func prepare(_ max: Int) throws(UVError) -> NativeFSOperation {
+        guard let pointer else { throw UVError.invalidArgument.with(context: "Directory: closed") }
+        if max < 1 { throw UVError.invalidArgument.with(context: "Directory.read: max must be positive") }
+        if case .uv = fs.loop.core {
+            if capacity < max {
+                entryBuffer?.deallocate()
+                entryBuffer = .allocate(capacity: max)
+                capacity = max
+            }
+            let d = UnsafeMutablePointer<uv_dir_t>(pointer)
+            d.pointee.dirents = entryBuffer
+            d.pointee.nentries = max
+        }
+        return .readdir(dir: pointer, max: max)
+    }
+
+    /// Up to `max` entries (without `.` and `..`); empty at the end.
+    ///
+    /// The corresponding libuv function is `uv_fs_readdir`.
+    public func read(max: Int = 64) throws(UVError) -> [DirectoryEntry] {
+        try fs.sync(try prepare(max)) { $0.entries ?? [] }
+    }
+
+    @discardableResult
+    public func read(max: Int = 64, _ completion: @escaping FileSystem.Completion<[DirectoryEntry]>) throws(UVError) -> FSRequest {
+        try fs.async(try prepare(max), { $0.entries ?? [] }, completion)
+    }
+
+    /// The corresponding libuv function is `uv_fs_closedir`.
+    public func close() throws(UVError) {
+        guard let p = pointer else { throw UVError.invalidArgument.with(context: "Directory: closed") }
+        pointer = nil
+        try fs.sync(.closedir(dir: p)) { _ in }
+    }
+
+    @discardableResult
+    public func close(_ completion: @escaping FileSystem.Completion<Void>) throws(UVError) -> FSRequest {
+        guard let p = pointer else { throw UVError.invalidArgument.with(context: "Directory: closed") }
+        pointer = nil
+        return try fs.async(.closedir(dir: p), { _ in }, completion)
+    }
+}
+
 /// A directory entry with its type (`uv_dirent_t`).
 public struct DirectoryEntry: Sendable, Hashable {
     /// `uv_dirent_type_t`.
@@ -110,6 +175,9 @@ public struct FileSystem {
         var stat: FileStat?
         var string: String?
         var entries: [DirectoryEntry]?
+        var statfs: FileSystemStats?
+        /// `uv_dir_t*` or `DIR*`, from `opendir`.
+        var dir: OpaquePointer?
     }
 
     /// Runs `op` now on the calling thread.
@@ -211,6 +279,18 @@ public struct FileSystem {
         case .link(let path, let newPath): return uv_fs_link(l, req, path, newPath, cb)
         case .copyfile(let path, let newPath, let exclusive):
             return uv_fs_copyfile(l, req, path, newPath, exclusive ? UV_FS_COPYFILE_EXCL : 0, cb)
+        case .mkstemp(let template): return uv_fs_mkstemp(l, req, template, cb)
+        case .opendir(let path): return uv_fs_opendir(l, req, path, cb)
+        case .readdir(let dir, _): return uv_fs_readdir(l, req, UnsafeMutablePointer<uv_dir_t>(dir), cb)
+        case .closedir(let dir): return uv_fs_closedir(l, req, UnsafeMutablePointer<uv_dir_t>(dir), cb)
+        case .statfs(let path): return uv_fs_statfs(l, req, path, cb)
+        case .sendfile(let out, let inFD, let offset, let length): return uv_fs_sendfile(l, req, out, inFD, offset, length, cb)
+        case .utime(let path, let a, let m): return uv_fs_utime(l, req, path, a, m, cb)
+        case .futime(let fd, let a, let m): return uv_fs_futime(l, req, fd, a, m, cb)
+        case .lutime(let path, let a, let m): return uv_fs_lutime(l, req, path, a, m, cb)
+        case .chown(let path, let uid, let gid): return uv_fs_chown(l, req, path, uid, gid, cb)
+        case .fchown(let fd, let uid, let gid): return uv_fs_fchown(l, req, fd, uid, gid, cb)
+        case .lchown(let path, let uid, let gid): return uv_fs_lchown(l, req, path, uid, gid, cb)
         }
     }
 
@@ -218,8 +298,22 @@ public struct FileSystem {
     private static func outcome(of req: UnsafeMutablePointer<uv_fs_t>, _ op: NativeFSOperation) -> Outcome {
         var o = Outcome()
         o.result = uv_fs_get_result(req)
+        if case .mkstemp = op { o.string = uv_fs_get_path(req).map { String(cString: $0) } }
         guard o.result >= 0 else { return o }
         switch op {
+        case .opendir: o.dir = uv_fs_get_ptr(req).map { OpaquePointer($0) }
+        case .readdir(let dir, _):
+            let d = UnsafeMutablePointer<uv_dir_t>(dir)
+            o.entries = (0..<o.result).map { i in
+                let e = d.pointee.dirents[i]
+                return DirectoryEntry(name: String(cString: e.name), kind: DirectoryEntry.Kind(rawValue: Int32(e.type.rawValue)) ?? .unknown)
+            }
+        case .statfs:
+            if let p = uv_fs_get_ptr(req)?.assumingMemoryBound(to: uv_statfs_t.self) {
+                o.statfs = FileSystemStats(type: p.pointee.f_type, blockSize: p.pointee.f_bsize, blocks: p.pointee.f_blocks,
+                                           freeBlocks: p.pointee.f_bfree, availableBlocks: p.pointee.f_bavail,
+                                           files: p.pointee.f_files, freeFiles: p.pointee.f_ffree)
+            }
         case .stat, .fstat, .lstat: o.stat = FileStat(req.pointee.statbuf)
         case .readlink, .realpath: o.string = uv_fs_get_ptr(req).map { String(cString: $0.assumingMemoryBound(to: CChar.self)) }
         case .mkdtemp: o.string = uv_fs_get_path(req).map { String(cString: $0) }
@@ -243,6 +337,11 @@ extension FileSystem.Outcome {
         stat = r.stat.map(FileStat.init)
         string = r.string
         entries = r.entries?.map { DirectoryEntry(name: $0.name, kind: DirectoryEntry.Kind(rawValue: $0.type) ?? .unknown) }
+        statfs = r.statfs.map {
+            FileSystemStats(type: $0.type, blockSize: $0.blockSize, blocks: $0.blocks, freeBlocks: $0.freeBlocks,
+                            availableBlocks: $0.availableBlocks, files: $0.files, freeFiles: $0.freeFiles)
+        }
+        dir = r.dir
     }
 }
 

@@ -183,4 +183,80 @@ struct FileSystemTests {
             #expect(throws: UVError.notPermitted) { try loop.fs.link(dir, to: "\(dir)-link") }
         }
     }
+
+    @Test("mkstemp, opendir/readdir/closedir in batches, statfs", arguments: backends)
+    func moreCalls(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let fs = loop.fs
+            let dir = try scratchDirectory(loop)
+            defer { removeScratch(loop, dir) }
+            let (fd, path) = try fs.mkstemp("\(dir)/tmpXXXXXX")
+            #expect(fd >= 0 && path.hasPrefix("\(dir)/tmp") && !path.hasSuffix("XXXXXX"))
+            try fs.close(fd)
+            #expect(throws: UVError.invalidArgument) { try fs.mkstemp("\(dir)/bad") }
+            for name in ["e1", "e2", "e3", "e4", "e5"] { try fs.writeFile("\(dir)/\(name)", [0]) }
+            let d = try fs.opendir(dir)
+            var names: [String] = []
+            while true {
+                let batch = try d.read(max: 2)
+                #expect(batch.count <= 2)
+                if batch.isEmpty { break }
+                names += batch.map(\.name)
+            }
+            try d.close()
+            #expect(throws: UVError.invalidArgument) { try d.read() }
+            #expect(Set(names) == Set(["e1", "e2", "e3", "e4", "e5", path.split(separator: "/").last.map(String.init)!]))
+            var asyncNames: [String] = []
+            try fs.opendir(dir) { r in
+                guard let d = try? r.get() else { return }
+                _ = try? d.read(max: 100) { r in
+                    asyncNames = ((try? r.get()) ?? []).map(\.name)
+                    _ = try? d.close { _ in }
+                }
+            }
+            try loop.run()
+            #expect(Set(asyncNames) == Set(names))
+            let stats = try fs.statfs(dir)
+            #expect(stats.blockSize > 0 && stats.blocks > 0)
+            let other = try Loop(backend: backend == .libuv ? .native : .libuv)
+            #expect(try other.fs.statfs(dir).type == stats.type)
+            try other.close()
+        }
+    }
+
+    @Test("sendfile, utime/futime/lutime, chown/fchown/lchown", arguments: backends)
+    func metadataCalls(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let fs = loop.fs
+            let dir = try scratchDirectory(loop)
+            defer { removeScratch(loop, dir) }
+            try fs.writeFile("\(dir)/src", Array("0123456789".utf8))
+            let input = try fs.open("\(dir)/src")
+            let output = try fs.open("\(dir)/dst", flags: [.writeOnly, .create])
+            #expect(try fs.sendfile(to: output, from: input, offset: 2, length: 5) == 5)
+            try fs.close(input)
+            try fs.close(output)
+            #expect(try fs.readFile("\(dir)/dst") == Array("23456".utf8))
+
+            try fs.utime("\(dir)/src", accessed: 1_000_000_000.5, modified: 1_100_000_000.25)
+            let st = try fs.stat("\(dir)/src")
+            #expect(st.modified.seconds == 1_100_000_000 && st.modified.nanoseconds == 250_000_000)
+            #expect(st.accessed.seconds == 1_000_000_000 && st.accessed.nanoseconds == 500_000_000)
+            let fd = try fs.open("\(dir)/src")
+            try fs.futime(fd, accessed: 5, modified: 7)
+            #expect(try fs.fstat(fd).modified.seconds == 7)
+            try fs.fchown(fd, uid: 1234, gid: 4321)
+            #expect(try fs.fstat(fd).uid == 1234)
+            try fs.close(fd)
+            try fs.symlink("src", at: "\(dir)/lnk")
+            try fs.lutime("\(dir)/lnk", accessed: 3, modified: 4)
+            #expect(try fs.lstat("\(dir)/lnk").modified.seconds == 4)
+            #expect(try fs.stat("\(dir)/lnk").modified.seconds == 7, "the target is untouched")
+            try fs.chown("\(dir)/src", uid: 42, gid: 43)
+            #expect(try fs.stat("\(dir)/src").gid == 43)
+            try fs.lchown("\(dir)/lnk", uid: 7, gid: 8)
+            #expect(try fs.lstat("\(dir)/lnk").uid == 7)
+            #expect(try fs.stat("\(dir)/lnk").uid == 42)
+        }
+    }
 }

@@ -98,6 +98,29 @@ static inline int cnative_accept(int fd) {
     return (int)syscall(SYS_accept4, fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
 
+/* sendfile(2), which the Glibc module does not export. */
+#include <sys/sendfile.h>
+static inline ssize_t cnative_sendfile(int out, int in, off_t *offset, size_t count) {
+    return sendfile(out, in, offset, count);
+}
+
+/* statfs(2) into libuv's seven uv_statfs_t fields, in order: type, bsize,
+   blocks, bfree, bavail, files, ffree. 0 or -1 and errno. */
+#include <sys/vfs.h>
+static inline int cnative_statfs(const char *path, unsigned long long out[7]) {
+    struct statfs s;
+    if (statfs(path, &s) != 0)
+        return -1;
+    out[0] = (unsigned long long)s.f_type;
+    out[1] = (unsigned long long)s.f_bsize;
+    out[2] = s.f_blocks;
+    out[3] = s.f_bfree;
+    out[4] = s.f_bavail;
+    out[5] = s.f_files;
+    out[6] = s.f_ffree;
+    return 0;
+}
+
 /* Whether a terminal descriptor is the slave side of a pseudo-terminal
    (only a master answers TIOCGPTN). */
 static inline int cnative_is_pty_slave(int fd) {

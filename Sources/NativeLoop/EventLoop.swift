@@ -59,6 +59,15 @@ package final class NativeEventLoop {
     let signalWriteFD: Int32
     private var signalWatcher: IOWatcher!
     var signalHandles: [UInt32: NativeSignal] = [:]
+    /// Processes spawned and not yet reaped, in spawn order.
+    var processes: [NativeProcess] = []
+    var childWatcherActive = false
+    /// The SIGCHLD counter the handler bumps for the child watcher.
+    let childCaught: UnsafeMutablePointer<Int> = {
+        let p = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        p.initialize(to: 0)
+        return p
+    }()
     var signalTokenCounter: UInt32 = 0
 
     /// The 64 KiB buffer every read of this loop goes into, lent to the
@@ -139,6 +148,7 @@ package final class NativeEventLoop {
         if !isClosed { releaseResources() }
         events.deallocate()
         readBuffer.deallocate()
+        childCaught.deallocate()
     }
 
     // MARK: Time

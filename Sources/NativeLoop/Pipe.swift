@@ -99,6 +99,17 @@ package final class NativePipe: NativeStream {
         try open(fd: descriptor, flags: extra)
     }
 
+    /// Opens this end of a socket pair made for a child's stdio, readable
+    /// and writable as the child uses the other end (libuv's
+    /// `uv__process_open_stream`).
+    package func open(childEnd fd: Int32, parentReads: Bool, parentWrites: Bool) throws(NativeError) {
+        try makeNonBlockingCloexec(fd)
+        var extra: StreamFlags = []
+        if parentReads { extra.insert(.readable) }
+        if parentWrites { extra.insert(.writable) }
+        try open(fd: fd, flags: extra)
+    }
+
     /// `uv_pipe_getsockname` / `uv_pipe_getpeername`: the path (`EBADF`
     /// without a socket).
     package func name(peer: Bool) throws(NativeError) -> String {

@@ -91,11 +91,13 @@ extension NativeEventLoop {
             if r == 0 { return }
             let bytes = carry + r
             let records = bytes / recordSize
+            var children = false
             for i in 0..<records {
                 let signo = buffer[2 * i]
                 let token = UInt32(bitPattern: buffer[2 * i + 1])
-                signalHandles[token]?.deliver(signo)
+                if token == 0 { children = true } else { signalHandles[token]?.deliver(signo) }
             }
+            if children { reapChildren() }
             carry = bytes - records * recordSize
             if carry > 0 {
                 buffer.withUnsafeMutableBytes { raw in

@@ -137,4 +137,16 @@ static inline long cnative_counter_load(const long *counter) {
     return __atomic_load_n(counter, __ATOMIC_ACQUIRE);
 }
 
+/* Forks and execs `file` as libuv's uv_spawn does: the child resets every
+   signal to its default and unblocks them, makes a new session if
+   `detached`, puts `stdio_fds[i]` on descriptor i (-1: /dev/null for 0-2,
+   nothing above), changes directory, sets the group and user if asked, and
+   replaces its environment with `envp` unless it is NULL. An exec failure
+   reaches the parent through a close-on-exec pipe. Returns 0 with *pid set,
+   or -errno (the failed child is reaped). Implemented in spawn.c: the child
+   runs C only. */
+int cnative_spawn(const char *file, char *const argv[], char *const envp[], const char *cwd,
+                  int *stdio_fds, int stdio_count, int detached,
+                  int set_uid, unsigned int uid, int set_gid, unsigned int gid, int *pid);
+
 #endif

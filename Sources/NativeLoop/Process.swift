@@ -1,0 +1,111 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CNativeSystem
+
+/// A child process (`uv_process_t`): spawned with fork and exec, reaped when
+/// SIGCHLD arrives, its exit callback run with (exit status, terminating
+/// signal).
+package final class NativeProcess: NativeHandle {
+    package private(set) var pid: Int32 = 0
+    private var exitCallback: ((Int64, Int32) -> Void)?
+
+    package init(loop: NativeEventLoop) {
+        super.init(loop: loop, kind: .process)
+    }
+
+    /// `uv_spawn`. `stdio[i]` is the descriptor the child gets as i, or -1.
+    /// A failure (`ENOENT` for a missing program) is synchronous; the handle
+    /// must still be closed.
+    package func spawn(file: String, arguments: [String], environment: [String]?, cwd: String?,
+                       stdio: [Int32], detached: Bool, uid: UInt32?, gid: UInt32?,
+                       onExit: @escaping (Int64, Int32) -> Void) throws(NativeError) {
+        loop.watchChildren()
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup($0) } + [nil] }
+        defer { envp?.forEach { free($0) } }
+        var fds = stdio
+        var child: Int32 = 0
+        let status: Int32 = argv.withUnsafeBufferPointer { a in
+            fds.withUnsafeMutableBufferPointer { f in
+                func call(_ e: UnsafePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+                    cnative_spawn(file, a.baseAddress, e, cwd, f.baseAddress, Int32(f.count), detached ? 1 : 0,
+                                  uid == nil ? 0 : 1, uid ?? 0, gid == nil ? 0 : 1, gid ?? 0, &child)
+                }
+                if let envp { return envp.withUnsafeBufferPointer { call($0.baseAddress) } }
+                return call(nil)
+            }
+        }
+        if status != 0 {
+            loop.unwatchChildrenIfIdle()
+            throw NativeError(code: status)
+        }
+        pid = child
+        exitCallback = onExit
+        loop.processes.append(self)
+        markActive()
+    }
+
+    /// `uv_process_kill`.
+    package func kill(_ signum: Int32) throws(NativeError) {
+        try NativeProcess.kill(pid: pid, signum)
+    }
+
+    /// `uv_kill`.
+    package static func kill(pid: Int32, _ signum: Int32) throws(NativeError) {
+        if Glibc.kill(pid, signum) != 0 { throw NativeError(errno: errno) }
+    }
+
+    fileprivate func exited(_ status: Int32) {
+        markInactive()
+        // WIFEXITED / WEXITSTATUS, WIFSIGNALED / WTERMSIG.
+        let low = status & 0x7f
+        let exitStatus: Int64 = low == 0 ? Int64((status >> 8) & 0xff) : 0
+        let signal: Int32 = low != 0 && low != 0x7f ? low : 0
+        exitCallback?(exitStatus, signal)
+    }
+
+    override func willClose() {
+        if let i = loop.processes.firstIndex(where: { $0 === self }) { loop.processes.remove(at: i) }
+        markInactive()
+        loop.unwatchChildrenIfIdle()
+    }
+
+    override func didClose() { exitCallback = nil }
+}
+
+extension NativeEventLoop {
+    /// Starts the loop's internal SIGCHLD watcher (libuv's `child_watcher`),
+    /// which is not a handle: walk does not see it and it keeps nothing alive.
+    func watchChildren() {
+        if childWatcherActive { return }
+        childWatcherActive = true
+        _ = SignalRegistry.add(SignalRegistry.Slot(
+            signum: SIGCHLD, oneShot: false,
+            loopKey: UInt(bitPattern: ObjectIdentifier(self)), handleKey: 0,
+            fd: signalWriteFD, token: 0, caught: childCaught), startedOneShot: false)
+    }
+
+    func unwatchChildrenIfIdle() {
+        guard childWatcherActive, processes.isEmpty else { return }
+        childWatcherActive = false
+        SignalRegistry.remove(token: 0, fd: signalWriteFD, removedOneShot: false)
+    }
+
+    /// libuv's `uv__wait_children`: reaps every exited child of this loop,
+    /// then runs their exit callbacks in spawn order.
+    func reapChildren() {
+        var exited: [(NativeProcess, Int32)] = []
+        for process in processes {
+            var status: Int32 = 0
+            var r: Int32
+            repeat { r = waitpid(process.pid, &status, WNOHANG) } while r == -1 && errno == EINTR
+            if r == process.pid { exited.append((process, status)) }
+        }
+        for (process, _) in exited {
+            if let i = processes.firstIndex(where: { $0 === process }) { processes.remove(at: i) }
+        }
+        for (process, status) in exited { process.exited(status) }
+    }
+}

@@ -1,0 +1,124 @@
+import SwiftUV
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The cases of libuv's test-spawn.c. They live in the signal suite: both
+/// backends reap children through a process-wide SIGCHLD handler, so they
+/// run one at a time with the other signal cases.
+extension SignalTests {
+    @Test("spawn_fails: a missing program fails at once", arguments: backends)
+    func spawnFails(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            #expect(throws: UVError.noSuchFileOrDirectory) {
+                try Process.spawn(loop: loop, ProcessOptions(file: "/nonexistent/program-\(getpid())"))
+            }
+            // The handle made for it was closed for us; the loop cleans up.
+            try loop.run()
+        }
+    }
+
+    @Test("spawn_exit_code: exit status 1 and 3, signal 0", arguments: backends)
+    func exitCode(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            var exits: [(Int64, Int32)] = []
+            for script in ["exit 1", "exit 3"] {
+                _ = try Process.spawn(loop: loop, ProcessOptions(file: "sh", arguments: ["sh", "-c", script])) { p, status, signal in
+                    exits.append((status, signal))
+                    try? p.close()
+                }
+            }
+            try loop.run()
+            #expect(exits.map(\.0).sorted() == [1, 3])
+            #expect(exits.allSatisfy { $0.1 == 0 })
+        }
+    }
+
+    @Test("spawn_stdout: a child's output arrives over a pipe", arguments: backends)
+    func stdout(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let out = try Pipe(loop: loop)
+            var output: [UInt8] = []
+            var exit: (Int64, Int32)?
+            let child = try Process.spawn(loop: loop, ProcessOptions(
+                file: "/bin/echo", arguments: ["echo", "hello world"],
+                stdio: [.ignore, .pipe(out, childReads: false, childWrites: true), .inherit(2)])) { p, status, signal in
+                exit = (status, signal)
+                try? p.close()
+            }
+            #expect(child.pid > 0)
+            try out.readStart(bytes: { result in
+                switch result {
+                case .success(let b): output += b
+                case .failure: try? out.close()
+                }
+            })
+            try loop.run()
+            #expect(String(decoding: output, as: UTF8.self) == "hello world\n")
+            #expect(exit?.0 == 0 && exit?.1 == 0)
+        }
+    }
+
+    @Test("spawn_stdin: cat echoes its stdin back", arguments: backends)
+    func stdin(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let input = try Pipe(loop: loop)
+            let output = try Pipe(loop: loop)
+            var echoed: [UInt8] = []
+            _ = try Process.spawn(loop: loop, ProcessOptions(
+                file: "/bin/cat", stdio: [.pipe(input, childReads: true, childWrites: false),
+                                          .pipe(output, childReads: false, childWrites: true)])) { p, _, _ in try? p.close() }
+            try output.readStart(bytes: { result in
+                switch result {
+                case .success(let b): echoed += b
+                case .failure: try? output.close()
+                }
+            })
+            try input.write("hello world\n") { _ in try? input.close() }
+            try loop.run()
+            #expect(String(decoding: echoed, as: UTF8.self) == "hello world\n")
+        }
+    }
+
+    @Test("spawn_and_kill / kill: SIGTERM gives status 0 with the signal; the pid is then gone", arguments: backends)
+    func spawnAndKill(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            var exit: (Int64, Int32)?
+            let child = try Process.spawn(loop: loop, ProcessOptions(file: "sleep", arguments: ["sleep", "100"])) { p, status, signal in
+                exit = (status, signal)
+                try? p.close()
+            }
+            let pid = child.pid
+            let timer = try Timer(loop: loop)
+            try timer.start(timeout: 50, repeat: 0) { t in
+                try? child.kill(SIGTERM)
+                try? t.close()
+            }
+            try loop.run()
+            #expect(exit?.0 == 0 && exit?.1 == SIGTERM)
+            #expect(throws: UVError.noSuchProcess) { try Process.kill(pid: pid, signal: 0) }
+        }
+    }
+
+    @Test("spawn with environment and working folder", arguments: backends)
+    func environmentAndCwd(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let out = try Pipe(loop: loop)
+            var output: [UInt8] = []
+            _ = try Process.spawn(loop: loop, ProcessOptions(
+                file: "/bin/sh", arguments: ["sh", "-c", "echo $SWIFTUV_GREETING; pwd"],
+                environment: ["SWIFTUV_GREETING=hi", "PATH=/usr/bin:/bin"], workingDirectory: "/tmp",
+                stdio: [.ignore, .pipe(out, childReads: false, childWrites: true)])) { p, _, _ in try? p.close() }
+            try out.readStart(bytes: { result in
+                switch result {
+                case .success(let b): output += b
+                case .failure: try? out.close()
+                }
+            })
+            try loop.run()
+            #expect(String(decoding: output, as: UTF8.self) == "hi\n/tmp\n")
+        }
+    }
+}

@@ -59,6 +59,11 @@ package final class NativeEventLoop {
     let signalWriteFD: Int32
     private var signalWatcher: IOWatcher!
     var signalHandles: [UInt32: NativeSignal] = [:]
+    /// The inotify descriptor of fs event handles, made on first use.
+    var inotifyFD: Int32 = -1
+    var inotifyWatcher: IOWatcher?
+    var inotifyWatches: [Int32: InotifyWatch] = [:]
+
     /// Processes spawned and not yet reaped, in spawn order.
     var processes: [NativeProcess] = []
     var childWatcherActive = false
@@ -395,6 +400,7 @@ package final class NativeEventLoop {
     private func releaseResources() {
         SignalRegistry.forget(loop: self)
         if spareFD != -1 { closeDescriptor(spareFD) }
+        if inotifyFD != -1 { closeDescriptor(inotifyFD) }
         closeDescriptor(signalReadFD)
         closeDescriptor(signalWriteFD)
         closeDescriptor(wakeFD)

@@ -1,6 +1,6 @@
 /// The kinds of native handle, named as libuv's `uv_handle_type`.
 package enum NativeHandleKind: Sendable {
-    case timer, idle, prepare, check, async, signal, tcp, pipe, udp, poll, tty, process
+    case timer, idle, prepare, check, async, signal, tcp, pipe, udp, poll, tty, process, fsEvent
 }
 
 /// The base of every native handle: its flags, its place in the loop's handle

@@ -121,6 +121,12 @@ static inline int cnative_statfs(const char *path, unsigned long long out[7]) {
     return 0;
 }
 
+/* inotify, which the Glibc module does not export. */
+#include <sys/inotify.h>
+static inline int cnative_inotify_init(void) { return inotify_init1(IN_NONBLOCK | IN_CLOEXEC); }
+static inline int cnative_inotify_add_watch(int fd, const char *path, unsigned int mask) { return inotify_add_watch(fd, path, mask); }
+static inline int cnative_inotify_rm_watch(int fd, int wd) { return inotify_rm_watch(fd, wd); }
+
 /* Whether a terminal descriptor is the slave side of a pseudo-terminal
    (only a master answers TIOCGPTN). */
 static inline int cnative_is_pty_slave(int fd) {

@@ -1,6 +1,6 @@
 /// The kinds of native handle, named as libuv's `uv_handle_type`.
 package enum NativeHandleKind: Sendable {
-    case timer, idle, prepare, check, async, signal, tcp, pipe, udp, poll, tty, process, fsEvent
+    case timer, idle, prepare, check, async, signal, tcp, pipe, udp, poll, tty, process, fsEvent, fsPoll
 }
 
 /// The base of every native handle: its flags, its place in the loop's handle
@@ -22,10 +22,22 @@ package class NativeHandle {
     unowned(unsafe) var prevHandle: NativeHandle?
     var nextClosing: NativeHandle?
 
+    /// Internal handles (an fs poll's timer) are not on the loop's list:
+    /// walk does not see them, they keep nothing alive and are never closed.
+    let isInternal: Bool
+
     init(loop: NativeEventLoop, kind: NativeHandleKind) {
         self.loop = loop
         self.kind = kind
+        self.isInternal = false
         loop.link(self)
+    }
+
+    init(internalTo loop: NativeEventLoop, kind: NativeHandleKind) {
+        self.loop = loop
+        self.kind = kind
+        self.isInternal = true
+        self.referenced = false
     }
 
     /// `uv_is_active`.

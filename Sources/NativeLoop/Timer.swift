@@ -11,6 +11,11 @@ package final class NativeTimer: NativeHandle {
         super.init(loop: loop, kind: .timer)
     }
 
+    /// An internal timer: unref'd, off the handle list.
+    init(internalTo loop: NativeEventLoop) {
+        super.init(internalTo: loop, kind: .timer)
+    }
+
     /// `uv_timer_start`: due at the cached loop time plus `timeout` (saturating);
     /// restarting an active timer gives it a new start id.
     package func start(timeout: UInt64, repeat: UInt64, callback: @escaping () -> Void) {

@@ -3,7 +3,7 @@ import NativeLoop
 
 /// The kind of a handle (`uv_handle_type`).
 public enum HandleType: String, Sendable {
-    case timer, idle, prepare, check, async, signal, tcp, pipe, udp, poll, tty, process, fsEvent
+    case timer, idle, prepare, check, async, signal, tcp, pipe, udp, poll, tty, process, fsEvent, fsPoll
     /// Not a handle: what `guessHandle` says of a regular file or a device.
     case file
 }

@@ -1,0 +1,74 @@
+import CUV
+import NativeLoop
+
+/// Watches a path by stat-ing it every `interval` milliseconds; works where
+/// fs events do not (network file systems). The first stat is silent; a
+/// change calls back with the previous and the current stat; each distinct
+/// error is reported once (with the last good stat, and a zeroed one).
+///
+/// The corresponding libuv type is `uv_fs_poll_t`.
+public final class FSPoll: Handle {
+    private var callback: ((FSPoll, UVError?, FileStat, FileStat) -> Void)?
+    private lazy var nativeFire: (Int32, NativeStat, NativeStat) -> Void = { [unowned(unsafe) self] status, previous, current in
+        self.callback?(self, status == 0 ? nil : UVError(code: status), FileStat(previous), FileStat(current))
+    }
+
+    /// The corresponding libuv function is `uv_fs_poll_init`.
+    public init(loop: Loop) throws(UVError) {
+        try loop.ensureOpen("FSPoll.init")
+        let core: Core
+        switch loop.core {
+        case .uv(let l): core = try Handle.makeUV(uv_fs_poll_t.self, on: l) { uv_fs_poll_init($0, $1) }
+        case .native(let l): core = .native(NativeFSPoll(loop: l))
+        }
+        super.init(loop: loop, type: .fsPoll, core: core)
+    }
+
+    /// Starts polling; starting an active handle does nothing.
+    ///
+    /// The corresponding libuv function is `uv_fs_poll_start`.
+    public func start(path: String, interval: UInt64, _ callback: ((FSPoll, UVError?, FileStat, FileStat) -> Void)?) throws(UVError) {
+        try ensureOpen("FSPoll.start")
+        guard let callback else { throw UVError.invalidArgument.with(context: "FSPoll.start: no callback") }
+        if isActive { return }
+        self.callback = callback
+        switch core {
+        case .uv(let h):
+            try check(uv_fs_poll_start(UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_fs_poll_t.self), { h, status, prev, curr in
+                let p = Handle.owner(of: h?.pointee.data, as: FSPoll.self)
+                p.callback?(p, status == 0 ? nil : UVError(code: status), FileStat(prev!.pointee), FileStat(curr!.pointee))
+            }, path, UInt32(min(interval, UInt64(UInt32.max)))))
+        case .native(let h):
+            do { try unsafeDowncast(h, to: NativeFSPoll.self).start(path: path, interval: interval, callback: nativeFire) } catch { throw UVError(error) }
+        }
+    }
+
+    /// Stops polling (`uv_fs_poll_stop`).
+    public func stop() throws(UVError) {
+        try ensureOpen("FSPoll.stop")
+        switch core {
+        case .uv(let h): try check(uv_fs_poll_stop(UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_fs_poll_t.self)))
+        case .native(let h): unsafeDowncast(h, to: NativeFSPoll.self).stop()
+        }
+    }
+
+    /// The path being polled; `UVError.invalidArgument` when not started.
+    ///
+    /// The corresponding libuv function is `uv_fs_poll_getpath`.
+    public func path() throws(UVError) -> String {
+        try ensureOpen("FSPoll.path")
+        switch core {
+        case .uv(let h):
+            var buffer = [CChar](repeating: 0, count: 4096)
+            var size = buffer.count
+            try check(uv_fs_poll_getpath(UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_fs_poll_t.self), &buffer, &size))
+            return String(decoding: buffer.prefix(size).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        case .native(let h):
+            let n = unsafeDowncast(h, to: NativeFSPoll.self)
+            guard n.isActive, let p = n.path else { throw UVError.invalidArgument.with(context: "FSPoll.path: not started") }
+            return p
+        }
+    }
+
+    override func releaseCallbacks() { callback = nil }
+}

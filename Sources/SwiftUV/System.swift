@@ -1,0 +1,214 @@
+import CUV
+import NativeLoop
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Facts about this machine and process, and process-wide settings: libuv's
+/// utilities. They are not bound to a loop, so they have one implementation,
+/// whatever backend the program's loops run on (`randomBytes(count:on:)` is
+/// the exception: it runs on a loop's pool).
+public enum System {
+    /// Reads a string libuv writes into a buffer with a size in/out.
+    private static func string(_ call: (UnsafeMutablePointer<CChar>, UnsafeMutablePointer<Int>) -> Int32) throws(UVError) -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        var size = buffer.count
+        try check(buffer.withUnsafeMutableBufferPointer { call($0.baseAddress!, &size) })
+        return String(decoding: buffer.prefix(size).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Seconds since boot (`uv_uptime`).
+    public static func uptime() throws(UVError) -> Double {
+        var t = 0.0
+        try check(uv_uptime(&t))
+        return t
+    }
+
+    /// The 1, 5 and 15 minute load averages (`uv_loadavg`).
+    public static var loadAverage: (Double, Double, Double) {
+        var avg: (Double, Double, Double) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &avg) { uv_loadavg($0.baseAddress!.assumingMemoryBound(to: Double.self)) }
+        return avg
+    }
+
+    /// One CPU (`uv_cpu_info_t`); times in milliseconds.
+    public struct CPU: Sendable {
+        public let model: String
+        public let speed: Int
+        public let user: UInt64, nice: UInt64, system: UInt64, idle: UInt64, irq: UInt64
+    }
+
+    /// The CPUs (`uv_cpu_info`).
+    public static func cpus() throws(UVError) -> [CPU] {
+        var infos: UnsafeMutablePointer<uv_cpu_info_t>?
+        var count: Int32 = 0
+        try check(uv_cpu_info(&infos, &count))
+        defer { uv_free_cpu_info(infos, count) }
+        return (0..<Int(count)).map { i in
+            let c = infos![i]
+            return CPU(model: c.model.map { String(cString: $0) } ?? "", speed: Int(c.speed),
+                       user: c.cpu_times.user, nice: c.cpu_times.nice, system: c.cpu_times.sys,
+                       idle: c.cpu_times.idle, irq: c.cpu_times.irq)
+        }
+    }
+
+    /// A network interface address (`uv_interface_address_t`).
+    public struct InterfaceAddress: Sendable {
+        public let name: String
+        public let physicalAddress: [UInt8]
+        public let isInternal: Bool
+        public let address: SocketAddress?
+        public let netmask: SocketAddress?
+    }
+
+    /// The interface addresses (`uv_interface_addresses`).
+    public static func interfaceAddresses() throws(UVError) -> [InterfaceAddress] {
+        var list: UnsafeMutablePointer<uv_interface_address_t>?
+        var count: Int32 = 0
+        try check(uv_interface_addresses(&list, &count))
+        defer { uv_free_interface_addresses(list, count) }
+        return (0..<Int(count)).map { i in
+            var a = list![i]
+            let phys = withUnsafeBytes(of: a.phys_addr) { Array($0) }
+            let address = withUnsafePointer(to: &a.address) { p in
+                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { SocketAddress($0, length: socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+            let netmask = withUnsafePointer(to: &a.netmask) { p in
+                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { SocketAddress($0, length: socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+            return InterfaceAddress(name: String(cString: a.name), physicalAddress: phys, isInternal: a.is_internal != 0,
+                                    address: address, netmask: netmask)
+        }
+    }
+
+    /// `uv_os_homedir`.
+    public static func homeDirectory() throws(UVError) -> String { try string { uv_os_homedir($0, $1) } }
+    /// `uv_os_tmpdir`.
+    public static func temporaryDirectory() throws(UVError) -> String { try string { uv_os_tmpdir($0, $1) } }
+    /// `uv_os_gethostname`.
+    public static func hostName() throws(UVError) -> String { try string { uv_os_gethostname($0, $1) } }
+    /// `uv_cwd`.
+    public static func currentDirectory() throws(UVError) -> String { try string { uv_cwd($0, $1) } }
+    /// `uv_chdir`.
+    public static func changeDirectory(_ path: String) throws(UVError) { try check(uv_chdir(path)) }
+    /// `uv_exepath`.
+    public static func executablePath() throws(UVError) -> String { try string { uv_exepath($0, $1) } }
+
+    /// `uv_os_getpid`.
+    public static var pid: Int32 { uv_os_getpid() }
+    /// `uv_os_getppid`.
+    public static var parentPid: Int32 { uv_os_getppid() }
+
+    /// An environment variable, or nil (`uv_os_getenv`).
+    public static func environment(_ name: String) throws(UVError) -> String? {
+        do {
+            return try string { uv_os_getenv(name, $0, $1) }
+        } catch UVError.noSuchFileOrDirectory {
+            return nil
+        }
+    }
+    /// `uv_os_setenv`.
+    public static func setEnvironment(_ name: String, _ value: String) throws(UVError) { try check(uv_os_setenv(name, value)) }
+    /// `uv_os_unsetenv`.
+    public static func unsetEnvironment(_ name: String) throws(UVError) { try check(uv_os_unsetenv(name)) }
+    /// Every environment variable (`uv_os_environ`).
+    public static func environment() throws(UVError) -> [String: String] {
+        var items: UnsafeMutablePointer<uv_env_item_t>?
+        var count: Int32 = 0
+        try check(uv_os_environ(&items, &count))
+        defer { uv_os_free_environ(items, count) }
+        var result: [String: String] = [:]
+        for i in 0..<Int(count) { result[String(cString: items![i].name)] = String(cString: items![i].value) }
+        return result
+    }
+
+    /// Random bytes from the system's source, synchronously (`uv_random`).
+    public static func randomBytes(count: Int) throws(UVError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        try check(bytes.withUnsafeMutableBytes { uv_random(nil, nil, $0.baseAddress, $0.count, 0, nil) })
+        return bytes
+    }
+
+    /// `uv_available_parallelism`.
+    public static var availableParallelism: Int { Int(uv_available_parallelism()) }
+
+    /// Resident set size in bytes (`uv_resident_set_memory`).
+    public static func residentMemory() throws(UVError) -> Int {
+        var rss = 0
+        try check(uv_resident_set_memory(&rss))
+        return rss
+    }
+    /// `uv_get_total_memory`.
+    public static var totalMemory: UInt64 { uv_get_total_memory() }
+    /// `uv_get_free_memory`.
+    public static var freeMemory: UInt64 { uv_get_free_memory() }
+    /// A cgroup's memory limit, or 0 (`uv_get_constrained_memory`).
+    public static var constrainedMemory: UInt64 { uv_get_constrained_memory() }
+
+    /// Resource usage of this process (`uv_getrusage`); times in seconds.
+    public struct ResourceUsage: Sendable {
+        public let userTime: Double, systemTime: Double
+        public let maxResidentKilobytes: UInt64
+        public let minorFaults: UInt64, majorFaults: UInt64
+        public let voluntarySwitches: UInt64, involuntarySwitches: UInt64
+    }
+    public static func resourceUsage() throws(UVError) -> ResourceUsage {
+        var r = uv_rusage_t()
+        try check(uv_getrusage(&r))
+        return ResourceUsage(userTime: Double(r.ru_utime.tv_sec) + Double(r.ru_utime.tv_usec) / 1e6,
+                             systemTime: Double(r.ru_stime.tv_sec) + Double(r.ru_stime.tv_usec) / 1e6,
+                             maxResidentKilobytes: r.ru_maxrss, minorFaults: r.ru_minflt, majorFaults: r.ru_majflt,
+                             voluntarySwitches: r.ru_nvcsw, involuntarySwitches: r.ru_nivcsw)
+    }
+
+    /// `uv_os_uname`.
+    public static func uname() throws(UVError) -> (system: String, release: String, version: String, machine: String) {
+        var u = uv_utsname_t()
+        try check(uv_os_uname(&u))
+        func s<T>(_ v: T) -> String { withUnsafeBytes(of: v) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) } }
+        return (s(u.sysname), s(u.release), s(u.version), s(u.machine))
+    }
+
+    /// The current user (`uv_os_get_passwd`).
+    public static func currentUser() throws(UVError) -> (name: String, uid: UInt, gid: UInt, shell: String?, home: String) {
+        var p = uv_passwd_t()
+        try check(uv_os_get_passwd(&p))
+        defer { uv_os_free_passwd(&p) }
+        return (String(cString: p.username), p.uid, p.gid, p.shell.map { String(cString: $0) }, String(cString: p.homedir))
+    }
+
+    /// `uv_os_getpriority`.
+    public static func priority(of pid: Int32 = 0) throws(UVError) -> Int32 {
+        var value: Int32 = 0
+        try check(uv_os_getpriority(pid, &value))
+        return value
+    }
+    /// `uv_os_setpriority`.
+    public static func setPriority(_ priority: Int32, of pid: Int32 = 0) throws(UVError) { try check(uv_os_setpriority(pid, priority)) }
+
+    /// Wall-clock time (`uv_gettimeofday`): seconds and microseconds.
+    public static func timeOfDay() throws(UVError) -> (seconds: Int64, microseconds: Int32) {
+        var tv = uv_timeval64_t()
+        try check(uv_gettimeofday(&tv))
+        return (tv.tv_sec, tv.tv_usec)
+    }
+
+    /// libuv's version number, as `uv_version` (0x012c02 for 1.44.2).
+    public static var libuvVersionNumber: UInt32 { uv_version() }
+}
+
+extension Loop {
+    /// Random bytes filled on this loop's thread pool (`uv_random` with a
+    /// callback); the completion runs on the loop thread.
+    public func randomBytes(count: Int, _ completion: @escaping (Result<[UInt8], UVError>) -> Void) throws(UVError) {
+        try queueWork({ () -> Result<[UInt8], UVError> in
+            do throws(UVError) { return .success(try System.randomBytes(count: count)) } catch { return .failure(error) }
+        }) { result in
+            switch result {
+            case .success(let inner): completion(inner)
+            case .failure(let error): completion(.failure(error))
+            }
+        }
+    }
+}

@@ -3,7 +3,7 @@ SWIFT ?= swift
 # Warnings are errors: the package builds with zero warnings.
 STRICT = -Xswiftc -warnings-as-errors
 
-.PHONY: deps build test test-plain test-asan sanitize tsan demo clean
+.PHONY: deps build test test-plain test-asan sanitize tsan demo coverage clean
 
 deps:
 	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libuv; then \
@@ -27,6 +27,10 @@ tsan: deps
 	$(SWIFT) test $(STRICT) --disable-xctest --sanitize=thread --scratch-path .build-tsan
 
 sanitize: test-asan tsan
+
+# Every UV_EXTERN of the installed uv.h: called by SwiftUV, or skipped with a reason.
+coverage: deps
+	python3 scripts/coverage.py
 
 demo: deps
 	$(SWIFT) run uvdemo both

@@ -17,7 +17,7 @@ package final class NativeEventLoop {
     var stopFlag = false
     package private(set) var isClosed = false
 
-    let epollFD: Int32
+    package let epollFD: Int32
     var watchers: [IOWatcher?] = []
     var watcherQueue: [IOWatcher] = []
     var nfds = 0

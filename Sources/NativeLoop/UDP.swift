@@ -364,6 +364,16 @@ package final class NativeUDP: NativeHandle {
         _ = try syscall { setsockopt(fd, Int32(IPPROTO_IPV6), option, &mreq, socklen_t(MemoryLayout<ipv6_mreq>.size)) }
     }
 
+    /// `uv_udp_set_source_membership` for IPv4 (addresses in network order).
+    package func setSourceMembership(group: UInt32, interface: UInt32, source: UInt32, join: Bool) throws(NativeError) {
+        try deferredBind(family: AF_INET, reuseAddress: true)
+        var mreq = ip_mreq_source(imr_multiaddr: in_addr(s_addr: group), imr_interface: in_addr(s_addr: interface),
+                                  imr_sourceaddr: in_addr(s_addr: source))
+        let fd = watcher.fd
+        let option = join ? IP_ADD_SOURCE_MEMBERSHIP : IP_DROP_SOURCE_MEMBERSHIP
+        _ = try syscall { setsockopt(fd, Int32(IPPROTO_IP), option, &mreq, socklen_t(MemoryLayout<ip_mreq_source>.size)) }
+    }
+
     // MARK: Close
 
     override package var descriptor: Int32 { watcher.fd }

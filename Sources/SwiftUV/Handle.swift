@@ -1,6 +1,10 @@
 import CUV
 import NativeLoop
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The kind of a handle (`uv_handle_type`).
 public enum HandleType: String, Sendable {
     case timer, idle, prepare, check, async, signal, tcp, pipe, udp, poll, tty, process, fsEvent, fsPoll
@@ -124,6 +128,39 @@ public class Handle {
             default:
                 throw UVError.invalidArgument
             }
+        }
+    }
+
+    /// The socket's receive buffer size (`SO_RCVBUF`); setting 0 only reads
+    /// it. Linux reports twice what was set. (`uv_recv_buffer_size`)
+    public final func receiveBufferSize(setting value: Int32 = 0) throws(UVError) -> Int32 {
+        try bufferSize(value, option: SO_RCVBUF) { h, v in uv_recv_buffer_size(h, v) }
+    }
+
+    /// The socket's send buffer size (`SO_SNDBUF`), as `receiveBufferSize`.
+    /// (`uv_send_buffer_size`)
+    public final func sendBufferSize(setting value: Int32 = 0) throws(UVError) -> Int32 {
+        try bufferSize(value, option: SO_SNDBUF) { h, v in uv_send_buffer_size(h, v) }
+    }
+
+    private func bufferSize(_ value: Int32, option: Int32, _ uv: (UnsafeMutablePointer<uv_handle_t>, UnsafeMutablePointer<Int32>) -> Int32) throws(UVError) -> Int32 {
+        try ensureOpen("bufferSize")
+        var v = value
+        switch core {
+        case .uv(let h):
+            try check(uv(h, &v))
+            return v
+        case .native:
+            // libuv: only TCP, pipes and UDP have these options.
+            guard type == .tcp || type == .pipe || type == .udp else { throw UVError.notSupported }
+            let fd = try fileDescriptor()
+            var len = socklen_t(4)
+            if value == 0 {
+                if getsockopt(fd, SOL_SOCKET, option, &v, &len) != 0 { throw UVError(code: -errno) }
+            } else if setsockopt(fd, SOL_SOCKET, option, &v, len) != 0 {
+                throw UVError(code: -errno)
+            }
+            return v
         }
     }
 

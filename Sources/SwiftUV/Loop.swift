@@ -231,6 +231,16 @@ public final class Loop {
         }
     }
 
+    /// The epoll descriptor the loop waits on (`uv_backend_fd`), for
+    /// embedding the loop in another one.
+    public var backendFileDescriptor: Int32 {
+        if isClosed { return -1 }
+        switch core {
+        case .uv(let loop): return uv_backend_fd(loop)
+        case .native(let loop): return loop.epollFD
+        }
+    }
+
     /// Nanoseconds spent waiting for events, when the loop was made with
     /// `.measureIdleTime`; 0 otherwise (`uv_metrics_idle_time`).
     public var idleTime: UInt64 {

@@ -194,6 +194,32 @@ public enum System {
         return (tv.tv_sec, tv.tv_usec)
     }
 
+    /// Blocks the calling thread (`uv_sleep`).
+    public static func sleep(milliseconds: UInt32) { uv_sleep(milliseconds) }
+
+    /// A pipe: (read end, write end), close-on-exec, optionally
+    /// non-blocking (`uv_pipe`).
+    public static func pipe(nonBlockingRead: Bool = false, nonBlockingWrite: Bool = false) throws(UVError) -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        try check(uv_pipe(&fds, nonBlockingRead ? Int32(UV_NONBLOCK_PIPE.rawValue) : 0, nonBlockingWrite ? Int32(UV_NONBLOCK_PIPE.rawValue) : 0))
+        return (fds[0], fds[1])
+    }
+
+    /// A connected pair of sockets, close-on-exec (`uv_socketpair`);
+    /// `type` is `SOCK_STREAM` or `SOCK_DGRAM`.
+    public static func socketPair(type: Int32 = Int32(SOCK_STREAM.rawValue), nonBlocking: Bool = false) throws(UVError) -> (Int32, Int32) {
+        var fds: [Int32] = [-1, -1]
+        let flags = nonBlocking ? Int32(UV_NONBLOCK_PIPE.rawValue) : 0
+        try check(uv_socketpair(type, 0, &fds, flags, flags))
+        return (fds[0], fds[1])
+    }
+
+    /// The name of a network interface by index (`uv_if_indextoname`).
+    public static func interfaceName(index: UInt32) throws(UVError) -> String { try string { uv_if_indextoname(index, $0, $1) } }
+
+    /// An interface's identifier for an IPv6 scope (`uv_if_indextoiid`).
+    public static func interfaceIdentifier(index: UInt32) throws(UVError) -> String { try string { uv_if_indextoiid(index, $0, $1) } }
+
     /// libuv's version number, as `uv_version` (0x012c02 for 1.44.2).
     public static var libuvVersionNumber: UInt32 { uv_version() }
 }

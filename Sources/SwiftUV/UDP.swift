@@ -310,6 +310,31 @@ public final class UDP: Handle {
         }
     }
 
+    /// Joins or leaves a source-specific multicast group
+    /// (`uv_udp_set_source_membership`).
+    public func setSourceMembership(group: String, interface: String? = nil, source: String, join: Bool) throws(UVError) {
+        try ensureOpen("UDP.setSourceMembership")
+        if let u = uvUDP {
+            try check(uv_udp_set_source_membership(u, group, interface, source, join ? UV_JOIN_GROUP : UV_LEAVE_GROUP))
+            return
+        }
+        guard case .ipv4(let g, _) = try SocketAddress(ip: group, port: 0).storage,
+              case .ipv4(let s, _) = try SocketAddress(ip: source, port: 0).storage else {
+            throw UVError.notSupported.with(context: "setSourceMembership: IPv4 only on the native backend")
+        }
+        var i: UInt32 = 0
+        if let interface, case .ipv4(let a, _) = try SocketAddress(ip: interface, port: 0).storage { i = a }
+        do { try nativeUDP.setSourceMembership(group: g, interface: i, source: s, join: join) } catch { throw UVError(error) }
+    }
+
+    /// Whether receives use `recvmmsg` (`uv_udp_using_recvmmsg`): never
+    /// here, as handles are made without `UV_UDP_RECVMMSG`.
+    public var usesRecvmmsg: Bool {
+        guard state == .open else { return false }
+        if let u = uvUDP { return uv_udp_using_recvmmsg(u) != 0 }
+        return false
+    }
+
     /// The local address (`uv_udp_getsockname`).
     public func localAddress() throws(UVError) -> SocketAddress { try name(peer: false) }
 

@@ -59,3 +59,31 @@ struct SystemTests {
         try loop.close()
     }
 }
+
+@Suite("Small calls")
+struct SmallCallTests {
+    @Test("pipe, socket pair, buffer sizes, backend descriptor, interface names", arguments: backends)
+    func smallCalls(backend: Backend) throws {
+        let (r, w) = try System.pipe(nonBlockingRead: true)
+        #expect(write(w, "x", 1) == 1)
+        var byte: UInt8 = 0
+        #expect(read(r, &byte, 1) == 1 && byte == 120)
+        close(r); close(w)
+        let (a, b) = try System.socketPair()
+        close(a); close(b)
+        let loop = try Loop(backend: backend)
+        #expect(loop.backendFileDescriptor >= 0)
+        let tcp = try TCP(loop: loop, family: .ipv4)
+        _ = try tcp.sendBufferSize(setting: 65536)
+        #expect(try tcp.sendBufferSize() >= 65536)
+        #expect(try tcp.receiveBufferSize() > 0)
+        #expect(throws: UVError.notSupported) { try Timer(loop: loop).sendBufferSize() }
+        let udp = try UDP(loop: loop)
+        #expect(!udp.usesRecvmmsg)
+        #expect(try System.interfaceName(index: 1) == "lo")
+        let t0 = hrtime()
+        System.sleep(milliseconds: 5)
+        #expect(hrtime() - t0 >= 5_000_000)
+        try loop.shutdown()
+    }
+}

@@ -76,6 +76,22 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         try self.init(ip: String(host), port: port)
     }
 
+    /// The address that `fill` writes (a getsockname-like call that returns
+    /// a libuv status and updates the length).
+    static func reading(_ fill: (UnsafeMutablePointer<sockaddr>, inout Int32) -> Int32) throws(UVError) -> SocketAddress {
+        var storage = sockaddr_storage()
+        var len = Int32(MemoryLayout<sockaddr_storage>.size)
+        let status = withUnsafeMutablePointer(to: &storage) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { fill($0, &len) }
+        }
+        try check(status)
+        let address = withUnsafePointer(to: &storage) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { SocketAddress($0, length: socklen_t(len)) }
+        }
+        guard let address else { throw UVError.addressFamilyNotSupported }
+        return address
+    }
+
     /// Reads a `sockaddr` filled in by the kernel or libuv.
     init?(_ sa: UnsafePointer<sockaddr>, length: socklen_t) {
         switch Int32(sa.pointee.sa_family) {

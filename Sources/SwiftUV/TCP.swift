@@ -173,27 +173,17 @@ public final class TCP: Stream {
 
     private func name(peer: Bool) throws(UVError) -> SocketAddress {
         try ensureOpen(peer ? "TCP.peerAddress" : "TCP.localAddress")
-        var storage = sockaddr_storage()
-        var len = Int32(MemoryLayout<sockaddr_storage>.size)
-        let status: Int32 = withUnsafeMutablePointer(to: &storage) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                if let t = uvTCP { return peer ? uv_tcp_getpeername(t, sa, &len) : uv_tcp_getsockname(t, sa, &len) }
-                var slen = socklen_t(len)
-                do throws(NativeError) {
-                    try nativeTCP.name(peer: peer, into: sa, length: &slen)
-                    len = Int32(slen)
-                    return 0
-                } catch {
-                    return error.code
-                }
+        return try SocketAddress.reading { sa, len in
+            if let t = uvTCP { return peer ? uv_tcp_getpeername(t, sa, &len) : uv_tcp_getsockname(t, sa, &len) }
+            var slen = socklen_t(len)
+            do throws(NativeError) {
+                try nativeTCP.name(peer: peer, into: sa, length: &slen)
+                len = Int32(slen)
+                return 0
+            } catch {
+                return error.code
             }
         }
-        try check(status)
-        let address = withUnsafePointer(to: &storage) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { SocketAddress($0, length: socklen_t(len)) }
-        }
-        guard let address else { throw UVError.addressFamilyNotSupported }
-        return address
     }
 
     /// Closes with a TCP reset (linger 0) instead of a graceful close.

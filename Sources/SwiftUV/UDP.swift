@@ -343,27 +343,17 @@ public final class UDP: Handle {
 
     private func name(peer: Bool) throws(UVError) -> SocketAddress {
         try ensureOpen(peer ? "UDP.peerAddress" : "UDP.localAddress")
-        var storage = sockaddr_storage()
-        var len = Int32(MemoryLayout<sockaddr_storage>.size)
-        let status: Int32 = withUnsafeMutablePointer(to: &storage) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                if let u = uvUDP { return peer ? uv_udp_getpeername(u, sa, &len) : uv_udp_getsockname(u, sa, &len) }
-                var slen = socklen_t(len)
-                do throws(NativeError) {
-                    try nativeUDP.name(peer: peer, into: sa, length: &slen)
-                    len = Int32(slen)
-                    return 0
-                } catch {
-                    return error.code
-                }
+        return try SocketAddress.reading { sa, len in
+            if let u = uvUDP { return peer ? uv_udp_getpeername(u, sa, &len) : uv_udp_getsockname(u, sa, &len) }
+            var slen = socklen_t(len)
+            do throws(NativeError) {
+                try nativeUDP.name(peer: peer, into: sa, length: &slen)
+                len = Int32(slen)
+                return 0
+            } catch {
+                return error.code
             }
         }
-        try check(status)
-        let address = withUnsafePointer(to: &storage) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { SocketAddress($0, length: socklen_t(len)) }
-        }
-        guard let address else { throw UVError.addressFamilyNotSupported }
-        return address
     }
 
     override func releaseCallbacks() { receiveCallback = nil }

@@ -45,6 +45,11 @@ package final class NativeFSPoll: NativeHandle {
         let box = StatBox()
         let work = NativeWork(loop: loop, work: { box.result = NativeFS.perform(.stat(path: path)) }) { [self] status in
             self.statInFlight = false
+            if self.isClosing {
+                // The close waited for this stat: it completes now.
+                self.makeClosePending()
+                return
+            }
             let result = status != 0 ? NativeFSResult() : box.result
             if run == self.generation && self.isActive && !self.isClosing {
                 self.statDone(result)
@@ -94,7 +99,9 @@ package final class NativeFSPoll: NativeHandle {
     }
 
     override func willClose() { stop() }
-    override func readyToFinishClose() -> Bool { !statInFlight }
+    /// A stat in flight holds the close back until it returns (the request
+    /// keeps the loop alive meanwhile, so the loop blocks instead of spinning).
+    override func defersClose() -> Bool { statInFlight }
     override func didClose() {
         callback = nil
         timer = nil

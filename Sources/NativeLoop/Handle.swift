@@ -84,8 +84,12 @@ package class NativeHandle {
         willClose()
         closing = true
         closeCallback = callback
-        makeClosePending()
+        if !defersClose() { makeClosePending() }
     }
+
+    /// Whether the handle will put itself on the closing list later (an fs
+    /// poll waiting for its stat), as libuv's `uv__fs_poll_close` does.
+    func defersClose() -> Bool { false }
 
     final func makeClosePending() {
         nextClosing = loop.closingHandles

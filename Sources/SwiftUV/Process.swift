@@ -81,10 +81,9 @@ public final class Process: Handle {
                     let p = Handle.owner(of: h?.pointee.data, as: Process.self)
                     p.exitCallback?(p, status, signal)
                 }
-                let data = h.pointee.data
-                let status = uv_spawn(l, h, &opts)
-                if h.pointee.data == nil { h.pointee.data = data }
-                return status
+                // uv_spawn initialises the handle (not its data) first,
+                // so a failed spawn leaves a handle that must be closed.
+                return uv_spawn(l, h, &opts)
             }
             if status != 0 {
                 try? process.close()

@@ -114,7 +114,7 @@ package final class NativeUDP: NativeHandle {
         connected = true
     }
 
-    /// `uv_udp_connect(NULL)`: `ENOTCONN` when not connected.
+    /// `uv_udp_connect` with no address: `ENOTCONN` when not connected.
     package func disconnect() throws(NativeError) {
         if !connected { throw NativeError(errno: ENOTCONN) }
         var sa = sockaddr()

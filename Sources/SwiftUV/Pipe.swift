@@ -64,12 +64,10 @@ public final class Pipe: Stream {
         if connecting { throw UVError.alreadyInProgress.with(context: "Pipe.connect: a connect is pending") }
         let request = StatusRequest(loop: loop, callback: callback)
         if let p = uvPipe {
-            let req = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
-            req.pointee.data = request.pin()
-            uv_pipe_connect(req, p, path) { req, status in
-                let r = StatusRequest.take(req!.pointee.data)
-                req!.deallocate()
-                r.complete(status)
+            // uv_pipe_connect reports every error through its callback.
+            _ = request.startUV(uv_connect_t.self) { req in
+                uv_pipe_connect(req, p, path) { req, status in StatusRequest.finishUV(req, status) }
+                return 0
             }
         } else {
             nativePipe.connect(path: path, request: NativeStreamRequest { status in request.complete(status) })

@@ -203,18 +203,9 @@ public class Stream: Handle {
         let request = StatusRequest(loop: loop, callback: callback)
         switch core {
         case .uv:
-            let req = UnsafeMutablePointer<uv_shutdown_t>.allocate(capacity: 1)
-            req.pointee.data = request.pin()
-            let status = uv_shutdown(req, uvStream) { req, status in
-                let r = StatusRequest.take(req!.pointee.data)
-                req!.deallocate()
-                r.complete(status)
-            }
-            if status != 0 {
-                request.unpin()
-                req.deallocate()
-                throw UVError(code: status)
-            }
+            try check(request.startUV(uv_shutdown_t.self) { req in
+                uv_shutdown(req, uvStream) { req, status in StatusRequest.finishUV(req, status) }
+            })
         case .native(let h):
             do {
                 try unsafeDowncast(h, to: NativeStream.self).shutdown(NativeStreamRequest { status in request.complete(status) })
@@ -346,10 +337,27 @@ final class StatusRequest {
         self.callback = callback
     }
 
-    func pin() -> UnsafeMutableRawPointer { Unmanaged.passRetained(self).toOpaque() }
-    func unpin() { Unmanaged.passUnretained(self).release() }
-    static func take(_ pointer: UnsafeMutableRawPointer?) -> StatusRequest {
-        Unmanaged<StatusRequest>.fromOpaque(pointer!).takeRetainedValue()
+    /// Starts a libuv request of type `R` (connect, shutdown): allocates it,
+    /// pins this request in its `data`, and undoes both if `start` fails.
+    /// The request's callback must end in `finishUV`.
+    func startUV<R>(_: R.Type, _ start: (UnsafeMutablePointer<R>) -> Int32) -> Int32 {
+        let req = UnsafeMutablePointer<R>.allocate(capacity: 1)
+        // Every uv_*_t request begins with the uv_req_t fields, data first.
+        UnsafeMutableRawPointer(req).assumingMemoryBound(to: uv_req_t.self).pointee.data = Unmanaged.passRetained(self).toOpaque()
+        let status = start(req)
+        if status != 0 {
+            Unmanaged.passUnretained(self).release()
+            req.deallocate()
+        }
+        return status
+    }
+
+    /// The end of a libuv callback of a request started by `startUV`.
+    static func finishUV(_ req: UnsafeMutableRawPointer?, _ status: Int32) {
+        let raw = req!
+        let request = Unmanaged<StatusRequest>.fromOpaque(raw.assumingMemoryBound(to: uv_req_t.self).pointee.data!).takeRetainedValue()
+        raw.deallocate()
+        request.complete(status)
     }
 
     func complete(_ status: Int32) {

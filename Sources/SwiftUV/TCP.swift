@@ -106,18 +106,9 @@ public final class TCP: Stream {
         let request = StatusRequest(loop: loop, callback: callback)
         let status: Int32 = address.withSockAddr { sa, len in
             if let t = uvTCP {
-                let req = UnsafeMutablePointer<uv_connect_t>.allocate(capacity: 1)
-                req.pointee.data = request.pin()
-                let status = uv_tcp_connect(req, t, sa) { req, status in
-                    let r = StatusRequest.take(req!.pointee.data)
-                    req!.deallocate()
-                    r.complete(status)
+                return request.startUV(uv_connect_t.self) { req in
+                    uv_tcp_connect(req, t, sa) { req, status in StatusRequest.finishUV(req, status) }
                 }
-                if status != 0 {
-                    request.unpin()
-                    req.deallocate()
-                }
-                return status
             }
             do throws(NativeError) {
                 try nativeTCP.connect(sa, length: len, request: NativeStreamRequest { status in request.complete(status) })

@@ -80,12 +80,8 @@ struct InteropTests {
     @Test("a Python client and a SwiftUV echo server exchange 10 MB", arguments: backends)
     func pythonToServer(backend: Backend) throws {
         let loop = try Loop(backend: backend)
-        let server = try TCP(loop: loop)
-        try server.bind("127.0.0.1:0")
         var echoed = 0
-        try server.listen { _ in
-            let peer = try! TCP(loop: loop)
-            try? server.accept(peer)
+        let server = try acceptingServer(loop) { peer, server in
             try? peer.readStart { result in
                 switch result {
                 case .success(let bytes):

@@ -39,12 +39,8 @@ struct TCPLifetimeTests {
     @Test("a connection whose references are dropped with writes in flight completes them and is released", arguments: backends)
     func droppedWithWritesInFlight(backend: Backend) throws {
         let loop = try Loop(backend: backend)
-        let server = try TCP(loop: loop)
-        try server.bind("127.0.0.1:0")
         var received = 0
-        try server.listen { _ in
-            let peer = try! TCP(loop: loop)
-            try? server.accept(peer)
+        let server = try acceptingServer(loop) { peer, server in
             try? peer.readStart { result in
                 switch result {
                 case .success(let b): received += b.count
@@ -78,11 +74,7 @@ struct TCPLifetimeTests {
     @Test("closing inside the read callback", arguments: backends)
     func closeInReadCallback(backend: Backend) throws {
         let loop = try Loop(backend: backend)
-        let server = try TCP(loop: loop)
-        try server.bind("127.0.0.1:0")
-        try server.listen { _ in
-            let peer = try! TCP(loop: loop)
-            try? server.accept(peer)
+        let server = try acceptingServer(loop) { peer, server in
             try? peer.write(String(repeating: "z", count: 200_000)) { _ in try? peer.close() }
             try? server.close()
         }
@@ -121,11 +113,7 @@ struct TCPLifetimeTests {
     @Test("writing to a socket the peer closed gives an error, not SIGPIPE", arguments: backends)
     func noSIGPIPE(backend: Backend) throws {
         let loop = try Loop(backend: backend)
-        let server = try TCP(loop: loop)
-        try server.bind("127.0.0.1:0")
-        try server.listen { _ in
-            let peer = try! TCP(loop: loop)
-            try? server.accept(peer)
+        let server = try acceptingServer(loop) { peer, server in
             try? peer.closeReset()
             try? server.close()
         }

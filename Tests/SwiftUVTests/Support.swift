@@ -17,6 +17,18 @@ final class Weak<T: AnyObject> {
     init(_ object: T) { self.object = object }
 }
 
+/// A TCP server on 127.0.0.1 (a port the kernel picks) that accepts each
+/// connection and hands it to `onPeer` with the server.
+func acceptingServer(_ loop: Loop, _ onPeer: @escaping (_ peer: TCP, _ server: TCP) -> Void) throws -> TCP {
+    let server = try TCP(loop: loop)
+    try server.bind("127.0.0.1:0")
+    try server.listen { _ in
+        guard let peer = try? TCP(loop: loop) else { return }
+        if (try? server.accept(peer)) != nil { onPeer(peer, server) } else { try? peer.close() }
+    }
+    return server
+}
+
 /// Resident set size in bytes, from /proc/self/statm.
 func residentBytes() -> Int {
     guard let f = fopen("/proc/self/statm", "r") else { return 0 }

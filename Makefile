@@ -33,7 +33,8 @@ coverage: deps
 	python3 scripts/coverage.py
 
 demo: deps
-	$(SWIFT) run uvdemo both
+	$(SWIFT) build $(STRICT) --product uvdemo
+	$(SWIFT) run --skip-build uvdemo compare book
 
 clean:
 	rm -rf .build .build-asan .build-tsan

@@ -7,6 +7,10 @@ let package = Package(
         .library(name: "SwiftUV", targets: ["SwiftUV"]),
         .executable(name: "uvdemo", targets: ["uvdemo"]),
     ],
+    dependencies: [
+        // uvdemo's command line only; the library itself has no dependencies.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
     targets: [
         // The system libuv (Debian's libuv1-dev 1.44.2), seen through <uv.h>.
         .systemLibrary(
@@ -20,8 +24,14 @@ let package = Package(
         .target(name: "NativeLoop", dependencies: ["CNativeSystem"]),
         // The public API over both backends.
         .target(name: "SwiftUV", dependencies: ["CUV", "NativeLoop"]),
-        .executableTarget(name: "uvdemo", dependencies: ["SwiftUV"]),
-        .testTarget(name: "SwiftUVTests", dependencies: ["SwiftUV"]),
+        // uvdemo's programs, trace, comparison and renderings, and its command line.
+        .target(name: "UVDemoKit", dependencies: [
+            "SwiftUV", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "uvdemo", dependencies: ["UVDemoKit"]),
+        .testTarget(name: "SwiftUVTests", dependencies: ["SwiftUV", "TestSupport"]),
+        // A child process for tests (posix_spawn; Foundation's Process leaks under LSan).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         // C calls the tests need and the Glibc module lacks (openpty).
         .target(
             name: "CTestSupport",
@@ -29,6 +39,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("util")]
         ),
         .testTarget(name: "ConformanceTests", dependencies: ["SwiftUV", "CTestSupport"]),
+        .testTarget(name: "DemoTests", dependencies: ["UVDemoKit", "SwiftUV", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

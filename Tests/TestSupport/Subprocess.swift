@@ -5,14 +5,14 @@ import Glibc
 /// A child process for tests, by `posix_spawnp` with pipes to its stdin and
 /// from its stdout. (Foundation's `Process` leaks a weak-reference side
 /// table per run, which LeakSanitizer reports.)
-final class Subprocess {
-    let pid: pid_t
+public final class Subprocess {
+    public let pid: pid_t
     /// Write end of the child's stdin, or -1.
-    private(set) var stdinFD: Int32 = -1
+    public private(set) var stdinFD: Int32 = -1
     /// Read end of the child's stdout, or -1.
-    private(set) var stdoutFD: Int32 = -1
+    public private(set) var stdoutFD: Int32 = -1
 
-    init(_ arguments: [String], environment: [String: String] = [:], pipeStdin: Bool = false, pipeStdout: Bool = false,
+    public init(_ arguments: [String], environment: [String: String] = [:], pipeStdin: Bool = false, pipeStdout: Bool = false,
          mergeStderr: Bool = false) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -63,7 +63,7 @@ final class Subprocess {
     }
 
     /// Reads one line from the child's stdout.
-    func readLine() -> String {
+    public func readLine() -> String {
         var bytes: [UInt8] = []
         var byte: UInt8 = 0
         while read(stdoutFD, &byte, 1) == 1 && byte != 10 { bytes.append(byte) }
@@ -71,7 +71,7 @@ final class Subprocess {
     }
 
     /// Reads the child's stdout to its end.
-    func readAll() -> String {
+    public func readAll() -> String {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -84,7 +84,7 @@ final class Subprocess {
     }
 
     /// Writes everything to the child's stdin, then closes it.
-    func writeAllAndClose(_ data: [UInt8]) {
+    public func writeAllAndClose(_ data: [UInt8]) {
         var offset = 0
         data.withUnsafeBytes { raw in
             while offset < raw.count {
@@ -98,7 +98,7 @@ final class Subprocess {
     }
 
     /// Waits for the child; its exit status, or -1 if it did not exit normally.
-    func wait() -> Int32 {
+    public func wait() -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         if stdoutFD >= 0 { close(stdoutFD); stdoutFD = -1 }
@@ -106,10 +106,10 @@ final class Subprocess {
         return signaled == 0 ? (status >> 8) & 0xff : -1
     }
 
-    func kill() { _ = Glibc.kill(pid, SIGTERM) }
+    public func kill() { _ = Glibc.kill(pid, SIGTERM) }
 }
 
-enum SubprocessError: Error {
+public enum SubprocessError: Error {
     case pipe(Int32)
     case spawn(Int32)
 }

@@ -84,9 +84,10 @@ public final class Trace: @unchecked Sendable {
 
     /// Records an event on the calling thread.
     public func log(_ message: String, tie: String? = nil, floating: Bool = false, span: String? = nil) {
-        let time = Double(hrtime() - start) / 1_000_000
         lock.lock()
         defer { lock.unlock() }
+        // Read under the lock, so that the order of events is their time order.
+        let time = Double(hrtime() - start) / 1_000_000
         let me = pthread_self()
         let thread: String
         if let known = names[me] {

@@ -77,9 +77,11 @@ public enum Render {
             y += bandGap - 10
             let top = y
             for (row, thread) in threads.enumerated() {
-                let cy = y + rowHeight / 2
+                // The loop's row is taller: its events carry short labels.
+                let height = thread == "main" ? rowHeight + 14 : rowHeight
+                let cy = y + height - rowHeight / 2
                 if row % 2 == 0 {
-                    body += "<rect x=\"\(f(labelWidth))\" y=\"\(f(y))\" width=\"\(f(plotWidth))\" height=\"\(f(rowHeight))\" class=\"stripe\"/>\n"
+                    body += "<rect x=\"\(f(labelWidth))\" y=\"\(f(y))\" width=\"\(f(plotWidth))\" height=\"\(f(height))\" class=\"stripe\"/>\n"
                 }
                 body += "<text x=\"\(f(labelWidth - 6))\" y=\"\(f(cy + 4))\" class=\"label\">\(escape(thread))</text>\n"
                 let mine = events.filter { $0.thread == thread }
@@ -89,17 +91,28 @@ public enum Render {
                     if event.span == "begin" { open = event }
                     if event.span == "end", let begin = open {
                         let width = max(1, x(event.time) - x(begin.time))
-                        body += "<rect x=\"\(f(x(begin.time)))\" y=\"\(f(y + 5))\" width=\"\(f(width))\" height=\"\(f(rowHeight - 10))\" class=\"task\">"
+                        body += "<rect x=\"\(f(x(begin.time)))\" y=\"\(f(cy - 6))\" width=\"\(f(width))\" height=\"12\" class=\"task\">"
                             + "<title>\(escape(begin.message)): \(f(begin.time)) to \(f(event.time)) ms</title></rect>\n"
+                        let fits = Int((width - 12) / 6)
+                        if fits >= 4 {
+                            body += "<text x=\"\(f(x(begin.time) + 6))\" y=\"\(f(cy + 3.5))\" class=\"tasklabel\">"
+                                + "\(escape(truncate(taskName(begin.message), fits)))</text>\n"
+                        }
                         open = nil
                     }
+                }
+                var lastLabel = -Double.infinity
+                for event in mine where thread == "main" && x(event.time) - lastLabel > 80 {
+                    lastLabel = x(event.time)
+                    body += "<text x=\"\(f(x(event.time) - 3))\" y=\"\(f(y + 11))\" class=\"eventlabel\">"
+                        + "\(escape(truncate(event.message, 14)))</text>\n"
                 }
                 for event in mine {
                     let kind = event.onLoopThread ? "loop" : event.onPoolThread ? "pool" : "helper"
                     body += "<circle cx=\"\(f(x(event.time)))\" cy=\"\(f(cy))\" r=\"4\" class=\"\(kind)\">"
                         + "<title>\(f(event.time)) ms, \(escape(event.thread)): \(escape(event.message))</title></circle>\n"
                 }
-                y += rowHeight
+                y += height
             }
             var tick = 0.0
             while tick <= end {
@@ -110,11 +123,11 @@ public enum Render {
             y += 28
         }
         let height = y + 10
-        let width = labelWidth + plotWidth + 20
+        let width = labelWidth + plotWidth + 80
         let style = """
         .band{font:bold 14px sans-serif}.label{font:12px monospace;text-anchor:end}\
         .axis{font:10px sans-serif;text-anchor:middle;fill:#555}.tick{stroke:#ccc;stroke-width:1}\
-        .stripe{fill:#f4f6f8}.task{fill:#f5c27a;opacity:0.8}.loop{fill:#2563eb}.pool{fill:#d97706}.helper{fill:#059669}
+        .stripe{fill:#f4f6f8}.tasklabel{font:9px sans-serif;fill:#5a3a00}.eventlabel{font:9px sans-serif;fill:#1e3a8a}.task{fill:#f5c27a;opacity:0.8}.loop{fill:#2563eb}.pool{fill:#d97706}.helper{fill:#059669}
         """
         let svg = """
         <svg xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" viewBox="0 0 \(f(width)) \(f(height))">
@@ -142,6 +155,11 @@ public enum Render {
         \(table)</body></html>
 
         """
+    }
+
+    /// A task's name from its begin message ("received a task of type: X" → X).
+    static func taskName(_ message: String) -> String {
+        message.split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? message
     }
 
     /// `main`, then pool threads by number, then helper threads by name.

@@ -3,7 +3,7 @@ SWIFT ?= swift
 # Warnings are errors: the package builds with zero warnings.
 STRICT = -Xswiftc -warnings-as-errors
 
-.PHONY: deps build test test-plain test-asan sanitize tsan demo coverage clean
+.PHONY: deps build test test-plain test-asan sanitize tsan demo coverage bench bench-quick clean
 
 deps:
 	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libuv; then \
@@ -36,5 +36,14 @@ demo: deps
 	$(SWIFT) build $(STRICT) --product uvdemo
 	$(SWIFT) run --skip-build uvdemo compare book
 
+# Benchmarks (Benchmarks/WORKLOADS.md): C on the system libuv, SwiftUV on both
+# backends, Node.js, SwiftNIO; release builds, contenders interleaved; tables
+# on stdout, JSON and SVG in Benchmarks/results/. Not part of `make test`.
+bench: deps
+	python3 Benchmarks/run.py
+
+bench-quick: deps
+	python3 Benchmarks/run.py --quick
+
 clean:
-	rm -rf .build .build-asan .build-tsan
+	rm -rf .build .build-asan .build-tsan Benchmarks/.build-bench Benchmarks/swiftuv/.build Benchmarks/nio/.build

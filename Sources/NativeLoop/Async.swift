@@ -49,6 +49,7 @@ final class AsyncFlag: Sendable {
 /// number of sends since the last one.
 package final class NativeAsync: NativeHandle, @unchecked Sendable {
     let flag = AsyncFlag()
+    @exclusivity(unchecked)
     private(set) var callback: (() -> Void)?
 
     package init(loop: NativeEventLoop, callback: (() -> Void)?) {

@@ -12,60 +12,85 @@ package enum NativeRunMode: Sendable {
 /// a self-pipe for signals, a timer heap and libuv 1.44.2's phase order.
 package final class NativeEventLoop {
     /// The cached loop time in milliseconds (`uv_now`).
+    @exclusivity(unchecked)
     package private(set) var time: UInt64 = 0
     private let clock = chooseLoopClock()
+    @exclusivity(unchecked)
     var stopFlag = false
+    @exclusivity(unchecked)
     package private(set) var isClosed = false
 
     package let epollFD: Int32
+    @exclusivity(unchecked)
     var watchers: [IOWatcher?] = []
+    @exclusivity(unchecked)
     var watcherQueue: [IOWatcher] = []
+    @exclusivity(unchecked)
     var nfds = 0
     private let events: UnsafeMutablePointer<epoll_event>
     private static let maxEvents: Int32 = 1024
+    @exclusivity(unchecked)
     private var batchCount = 0
 
     // Handles: every open handle in init order, the closing stack, counters.
+    @exclusivity(unchecked)
     var handleHead: NativeHandle?
     unowned(unsafe) var handleTail: NativeHandle?
+    @exclusivity(unchecked)
     package private(set) var handleCount = 0
     /// Active and referenced handles: what keeps the loop alive.
+    @exclusivity(unchecked)
     var activeHandles = 0
+    @exclusivity(unchecked)
     package internal(set) var activeRequests = 0
+    @exclusivity(unchecked)
     var closingHandles: NativeHandle?
 
     /// Watchers fed to the pending phase (`uv__io_feed`): each is called once
     /// with `EPOLLOUT`, however often it was fed.
+    @exclusivity(unchecked)
     var pendingQueue: [IOWatcher] = []
 
     let timers = TimerHeap()
+    @exclusivity(unchecked)
     var timerCounter: UInt64 = 0
 
     let idleHandles = WatcherList()
     let prepareHandles = WatcherList()
     let checkHandles = WatcherList()
+    @exclusivity(unchecked)
     var watcherStartCounter: UInt64 = 0
 
     // Cross-thread wake-ups: one eventfd serves async handles and pool completions.
     let wakeFD: Int32
+    @exclusivity(unchecked)
     private var wakeWatcher: IOWatcher!
+    @exclusivity(unchecked)
     var asyncHandles: [NativeAsync] = []
     let completionFlag = AsyncFlag()
     let completionLock = Lock()
+    @exclusivity(unchecked)
     var completions: [NativeWork] = []
 
     // Signals: the process-wide handler writes (signum, token) records here.
     let signalReadFD: Int32
     let signalWriteFD: Int32
+    @exclusivity(unchecked)
     private var signalWatcher: IOWatcher!
+    @exclusivity(unchecked)
     var signalHandles: [UInt32: NativeSignal] = [:]
     /// The inotify descriptor of fs event handles, made on first use.
+    @exclusivity(unchecked)
     var inotifyFD: Int32 = -1
+    @exclusivity(unchecked)
     var inotifyWatcher: IOWatcher?
+    @exclusivity(unchecked)
     var inotifyWatches: [Int32: InotifyWatch] = [:]
 
     /// Processes spawned and not yet reaped, in spawn order.
+    @exclusivity(unchecked)
     var processes: [NativeProcess] = []
+    @exclusivity(unchecked)
     var childWatcherActive = false
     /// The SIGCHLD counter the handler bumps for the child watcher.
     let childCaught: UnsafeMutablePointer<Int> = {
@@ -73,6 +98,7 @@ package final class NativeEventLoop {
         p.initialize(to: 0)
         return p
     }()
+    @exclusivity(unchecked)
     var signalTokenCounter: UInt32 = 0
 
     /// The 64 KiB buffer every read of this loop goes into, lent to the
@@ -80,13 +106,17 @@ package final class NativeEventLoop {
     lazy var readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
 
     // uv_metrics_idle_time
+    @exclusivity(unchecked)
     package var measuresIdleTime = false
+    @exclusivity(unchecked)
     package private(set) var idleTime: UInt64 = 0
 
+    @exclusivity(unchecked)
     private var running = false
 
     /// A descriptor held in reserve for accepting under `EMFILE` (libuv's
     /// `emfile_fd`), opened when the loop's first stream is made.
+    @exclusivity(unchecked)
     private var spareFD: Int32 = -1
 
     func reserveSpareDescriptor() {

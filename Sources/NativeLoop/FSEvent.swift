@@ -7,9 +7,12 @@ import CNativeSystem
 /// inotify descriptor. Handles watching the same inode share its watch and
 /// are called in start order.
 package final class NativeFSEvent: NativeHandle {
+    @exclusivity(unchecked)
     private var callback: ((String?, Int32, Int32) -> Void)?
+    @exclusivity(unchecked)
     fileprivate var wd: Int32 = -1
     /// The path the shared watch was made with (libuv's `w->path`).
+    @exclusivity(unchecked)
     package private(set) var path: String?
 
     package init(loop: NativeEventLoop) {
@@ -58,7 +61,9 @@ package final class NativeFSEvent: NativeHandle {
 /// The handles sharing one inotify watch.
 final class InotifyWatch {
     let path: String
+    @exclusivity(unchecked)
     var handles: [NativeFSEvent] = []
+    @exclusivity(unchecked)
     var iterating = false
     init(path: String) { self.path = path }
 }

@@ -8,17 +8,26 @@ import Glibc
 /// last good stat as previous and zeros as current. Its close waits for a
 /// stat in flight.
 package final class NativeFSPoll: NativeHandle {
+    @exclusivity(unchecked)
     private var callback: ((Int32, NativeStat, NativeStat) -> Void)?
+    @exclusivity(unchecked)
     package private(set) var path: String?
+    @exclusivity(unchecked)
     private var interval: UInt64 = 1
+    @exclusivity(unchecked)
     private var startTime: UInt64 = 0
+    @exclusivity(unchecked)
     private var previous = NativeStat()
     /// libuv's `busy_polling`: 0 before the first stat, 1 after a good one,
     /// else the last error reported.
+    @exclusivity(unchecked)
     private var busyPolling = 0
+    @exclusivity(unchecked)
     private var statInFlight = false
+    @exclusivity(unchecked)
     private var timer: NativeTimer?
     /// Bumped by each start and stop: a stat from an earlier run is ignored.
+    @exclusivity(unchecked)
     private var generation = 0
 
     package init(loop: NativeEventLoop) {
@@ -109,5 +118,6 @@ package final class NativeFSPoll: NativeHandle {
 }
 
 private final class StatBox: @unchecked Sendable {
+    @exclusivity(unchecked)
     var result = NativeFSResult()
 }

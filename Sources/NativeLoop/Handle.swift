@@ -10,16 +10,24 @@ package class NativeHandle {
     package let loop: NativeEventLoop
     package let kind: NativeHandleKind
     /// The owner's pointer, as `uv_handle_t.data`.
+    @exclusivity(unchecked)
     package var data: UnsafeMutableRawPointer?
 
+    @exclusivity(unchecked)
     private var active = false
+    @exclusivity(unchecked)
     private var referenced = true
+    @exclusivity(unchecked)
     private var closing = false
+    @exclusivity(unchecked)
     private var closed = false
+    @exclusivity(unchecked)
     private var closeCallback: (() -> Void)?
 
+    @exclusivity(unchecked)
     var nextHandle: NativeHandle?
     unowned(unsafe) var prevHandle: NativeHandle?
+    @exclusivity(unchecked)
     var nextClosing: NativeHandle?
 
     /// Internal handles (an fs poll's timer) are not on the loop's list:

@@ -8,13 +8,18 @@ import CNativeSystem
 /// `backendTimeout` is 0 while a change waits to be applied.
 final class IOWatcher {
     /// -1 until a stream gets its socket.
+    @exclusivity(unchecked)
     var fd: Int32
     /// Events wanted.
+    @exclusivity(unchecked)
     var pevents: UInt32 = 0
     /// Events registered in epoll.
+    @exclusivity(unchecked)
     var events: UInt32 = 0
+    @exclusivity(unchecked)
     var queued = false
     /// In the loop's pending queue.
+    @exclusivity(unchecked)
     var pendingFed = false
     let callback: (UInt32) -> Void
 

@@ -9,6 +9,7 @@ package final class NativePipe: NativeStream {
     /// Whether handles can be passed over this pipe.
     package let ipc: Bool
     /// The path bound, unlinked at close.
+    @exclusivity(unchecked)
     private var boundPath: String?
 
     package init(loop: NativeEventLoop, ipc: Bool) {

@@ -6,7 +6,9 @@ import CNativeSystem
 /// Readiness of a descriptor the user owns (`uv_poll_t`). Events are libuv's:
 /// 1 readable, 2 writable, 4 disconnect, 8 prioritized.
 package final class NativePoll: NativeHandle {
+    @exclusivity(unchecked)
     private var watcher: IOWatcher!
+    @exclusivity(unchecked)
     private var callback: ((Int32, Int32) -> Void)?
 
     /// `uv_poll_init`: `EEXIST` if the loop already polls `fd`; epoll's own

@@ -7,7 +7,9 @@ import CNativeSystem
 /// SIGCHLD arrives, its exit callback run with (exit status, terminating
 /// signal).
 package final class NativeProcess: NativeHandle {
+    @exclusivity(unchecked)
     package private(set) var pid: Int32 = 0
+    @exclusivity(unchecked)
     private var exitCallback: ((Int64, Int32) -> Void)?
 
     package init(loop: NativeEventLoop) {

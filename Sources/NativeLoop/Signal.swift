@@ -7,14 +7,18 @@ import CNativeSystem
 /// per watching handle into its loop's signal pipe; the loop dispatches them
 /// after every other I/O callback of the poll phase.
 package final class NativeSignal: NativeHandle {
+    @exclusivity(unchecked)
     private var callback: ((Int32) -> Void)?
     /// `uv_signal_t.signum`: 0 when stopped.
+    @exclusivity(unchecked)
     package private(set) var signum: Int32 = 0
     /// Sticky once set, as libuv's `UV_SIGNAL_ONE_SHOT` flag.
+    @exclusivity(unchecked)
     private var oneShot = false
     fileprivate let token: UInt32
     /// Written by the signal handler, read on the loop thread.
     fileprivate let caught = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    @exclusivity(unchecked)
     fileprivate var dispatched = 0
 
     package init(loop: NativeEventLoop) {

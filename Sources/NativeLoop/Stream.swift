@@ -6,12 +6,17 @@ import CNativeSystem
 /// A write request (`uv_write_t`): buffers the caller keeps alive until the
 /// callback, written in order, the callback deferred to the pending phase.
 package final class NativeWriteRequest {
+    @exclusivity(unchecked)
     fileprivate var buffers: [UnsafeRawBufferPointer]
     /// A handle to pass with the first bytes (IPC pipes); its descriptor is
     /// read when the bytes go out, as libuv does.
+    @exclusivity(unchecked)
     fileprivate var sendHandle: NativeHandle?
+    @exclusivity(unchecked)
     fileprivate var index = 0
+    @exclusivity(unchecked)
     fileprivate var offset = 0
+    @exclusivity(unchecked)
     fileprivate var error: Int32 = 0
     fileprivate let callback: ((Int32) -> Void)?
 
@@ -85,24 +90,38 @@ let pollHup = UInt32(EPOLLHUP.rawValue)
 /// shutdown once the queue drains; greedy accept that pauses while the user
 /// has not taken the last connection.
 package class NativeStream: NativeHandle {
+    @exclusivity(unchecked)
     var flags: StreamFlags = []
+    @exclusivity(unchecked)
     private(set) var watcher: IOWatcher!
+    @exclusivity(unchecked)
     private var isServer = false
 
     /// Called with the byte count (> 0), 0 for "nothing now", or an error
     /// (`-4095` is EOF); the buffer is the loop's, lent for the call.
+    @exclusivity(unchecked)
     private var readCallback: ((Int, UnsafeMutableRawBufferPointer) -> Void)?
+    @exclusivity(unchecked)
     private var connectionCallback: ((Int32) -> Void)?
+    @exclusivity(unchecked)
     var connectRequest: NativeStreamRequest?
+    @exclusivity(unchecked)
     private var shutdownRequest: NativeStreamRequest?
+    @exclusivity(unchecked)
     private var writeQueue: [NativeWriteRequest] = []
+    @exclusivity(unchecked)
     private var writeQueueHead = 0
+    @exclusivity(unchecked)
     private var writeCompleted: [NativeWriteRequest] = []
     /// Bytes queued and not yet written (`write_queue_size`).
+    @exclusivity(unchecked)
     package private(set) var writeQueueSize = 0
+    @exclusivity(unchecked)
     var delayedError: Int32 = 0
+    @exclusivity(unchecked)
     var acceptedFD: Int32 = -1
     /// Descriptors received after `acceptedFD`, in order (IPC pipes).
+    @exclusivity(unchecked)
     private var queuedFDs: [Int32] = []
 
     /// Whether reads carry passed descriptors (an IPC pipe).

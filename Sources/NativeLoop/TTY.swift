@@ -8,7 +8,9 @@ import CNativeSystem
 /// does not change the descriptor other processes share.
 package final class NativeTTY: NativeStream {
     /// 0 normal, 1 raw, 2 I/O (`uv_tty_mode_t`).
+    @exclusivity(unchecked)
     package private(set) var mode: Int32 = 0
+    @exclusivity(unchecked)
     private var originalTermios = termios()
 
     /// `uv_tty_init`: `EINVAL` for a file or an unknown descriptor.

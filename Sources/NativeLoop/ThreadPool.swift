@@ -12,10 +12,13 @@ package final class NativeWork: @unchecked Sendable {
     let loop: NativeEventLoop
     /// Read by the pool thread only.
     private let work: @Sendable () -> Void
+    @exclusivity(unchecked)
     private var done: ((Int32) -> Void)?
     /// Guarded by the pool's lock.
+    @exclusivity(unchecked)
     fileprivate var state = State.queued
     /// Loop thread only: whether `done` has run.
+    @exclusivity(unchecked)
     fileprivate var completed = false
 
     package init(loop: NativeEventLoop, work: @escaping @Sendable () -> Void, done: @escaping (Int32) -> Void) {
@@ -93,8 +96,11 @@ final class NativeThreadPool: @unchecked Sendable {
     static let shared = NativeThreadPool()
 
     private let lock = Lock()
+    @exclusivity(unchecked)
     private var queue: [NativeWork] = []
+    @exclusivity(unchecked)
     private var head = 0
+    @exclusivity(unchecked)
     private var started = false
     let threadCount: Int
 

@@ -1,10 +1,15 @@
 /// A timer handle (`uv_timer_t`).
 package final class NativeTimer: NativeHandle {
+    @exclusivity(unchecked)
     private var callback: (() -> Void)?
+    @exclusivity(unchecked)
     fileprivate(set) var due: UInt64 = 0
+    @exclusivity(unchecked)
     fileprivate(set) var startID: UInt64 = 0
+    @exclusivity(unchecked)
     fileprivate var heapIndex = -1
     /// `uv_timer_get_repeat` / `uv_timer_set_repeat`.
+    @exclusivity(unchecked)
     package var repeatInterval: UInt64 = 0
 
     package init(loop: NativeEventLoop) {
@@ -81,6 +86,7 @@ extension NativeEventLoop {
 /// A binary min-heap of timers ordered by (due, start id), each timer knowing
 /// its index so that stop is O(log n).
 final class TimerHeap {
+    @exclusivity(unchecked)
     private var items: [NativeTimer] = []
 
     var min: NativeTimer? { items.first }

@@ -7,8 +7,10 @@ import CNativeSystem
 /// the callback, which always waits for the pending phase.
 package final class NativeSendRequest {
     fileprivate let buffers: [UnsafeRawBufferPointer]
+    @exclusivity(unchecked)
     fileprivate var address: sockaddr_storage
     fileprivate let addressLength: socklen_t
+    @exclusivity(unchecked)
     fileprivate var status = 0
     fileprivate let callback: ((Int32) -> Void)?
 
@@ -32,15 +34,24 @@ package final class NativeSendRequest {
 /// 64 KiB, at most 32 per readiness event, each burst ending with a
 /// zero-byte callback; send callbacks from the pending phase.
 package final class NativeUDP: NativeHandle {
+    @exclusivity(unchecked)
     private var watcher: IOWatcher!
+    @exclusivity(unchecked)
     private var recvCallback: ((Int, UnsafeMutableRawBufferPointer, UnsafePointer<sockaddr>?, Bool) -> Void)?
+    @exclusivity(unchecked)
     private var sendQueue: [NativeSendRequest] = []
+    @exclusivity(unchecked)
     private var sendCompleted: [NativeSendRequest] = []
+    @exclusivity(unchecked)
     private var processing = false
+    @exclusivity(unchecked)
     private var isIPv6 = false
+    @exclusivity(unchecked)
     private var connected = false
     /// Bytes and requests queued (`send_queue_size`, `send_queue_count`).
+    @exclusivity(unchecked)
     package private(set) var sendQueueSize = 0
+    @exclusivity(unchecked)
     package private(set) var sendQueueCount = 0
 
     /// `uv_udp_init_ex`.

@@ -1,7 +1,9 @@
 /// An idle, prepare or check handle (`uv_idle_t`, `uv_prepare_t`,
 /// `uv_check_t`): a callback run once per loop iteration in its phase.
 package final class NativeWatcher: NativeHandle {
+    @exclusivity(unchecked)
     private var callback: (() -> Void)?
+    @exclusivity(unchecked)
     fileprivate var startSequence: UInt64 = 0
 
     package override init(loop: NativeEventLoop, kind: NativeHandleKind) {
@@ -43,6 +45,7 @@ package final class NativeWatcher: NativeHandle {
 /// The started watchers of one phase. The head is the last element, so a
 /// start appends.
 final class WatcherList {
+    @exclusivity(unchecked)
     fileprivate var items: [NativeWatcher] = []
 
     var isEmpty: Bool { items.isEmpty }

@@ -11,6 +11,7 @@ import NativeLoop
 ///
 /// The corresponding libuv type is `uv_async_t`.
 public final class Async: Handle {
+    @exclusivity(unchecked)
     private var callback: ((Async) -> Void)?
     /// The `Sendable` way to wake this handle from another thread.
     public let sender: AsyncSender
@@ -27,8 +28,7 @@ public final class Async: Handle {
         case .uv(let l):
             core = try Handle.makeUV(uv_async_t.self, on: l) { l, h in
                 uv_async_init(l, h) { h in
-                    let handle = Handle.owner(of: h?.pointee.data, as: Async.self)
-                    handle.callback?(handle)
+                    Handle.withOwner(of: h?.pointee.data, as: Async.self) { handle in handle.callback?(handle) }
                 }
             }
             guard case .uv(let h) = core else { preconditionFailure() }

@@ -76,6 +76,15 @@ public class Handle {
         Unmanaged<H>.fromOpaque(pointer!).takeUnretainedValue()
     }
 
+    /// Calls `body` with the handle that owns `pointer`, without a
+    /// retain/release pair: the handle pins itself until its close callback,
+    /// so it outlives any callback libuv makes on it. For the hot paths
+    /// (timers, watchers, asyncs, reads).
+    @inline(__always)
+    static func withOwner<H: Handle>(of pointer: UnsafeMutableRawPointer?, as: H.Type, _ body: (H) -> Void) {
+        Unmanaged<H>.fromOpaque(pointer!)._withUnsafeGuaranteedRef(body)
+    }
+
     /// Throws unless the handle is open: `UVError.invalidArgument`, or the
     /// code libuv itself gives for that call on a closing handle.
     @inline(__always)

@@ -5,8 +5,7 @@ import NativeLoop
 /// loop iteration in one phase. Watchers of a phase run in reverse start
 /// order; one started during its phase first runs on the next iteration.
 public class LoopWatcher: Handle {
-    private var callback: ((LoopWatcher) -> Void)?
-    private lazy var nativeFire: () -> Void = { [unowned(unsafe) self] in self.callback?(self) }
+    private lazy var nativeFire: () -> Void = { [unowned(unsafe) self] in self.fire() }
 
     init(loop: Loop, type: HandleType) throws(UVError) {
         try loop.ensureOpen("\(type.rawValue).init")
@@ -28,17 +27,21 @@ public class LoopWatcher: Handle {
     /// The C callback shared by the three kinds: each `uv_*_t` starts with
     /// the `uv_handle_t` fields, `data` among them.
     private static func fire(_ h: UnsafeMutableRawPointer?) {
-        let watcher = Handle.owner(of: h?.assumingMemoryBound(to: uv_handle_t.self).pointee.data, as: LoopWatcher.self)
-        watcher.callback?(watcher)
+        Handle.withOwner(of: h?.assumingMemoryBound(to: uv_handle_t.self).pointee.data, as: LoopWatcher.self) { $0.fire() }
     }
 
-    func startWatcher(_ callback: ((LoopWatcher) -> Void)?) throws(UVError) {
+    /// Calls the subclass's typed callback (a method, not a wrapping closure:
+    /// no extra closure call or retain per iteration).
+    func fire() {}
+
+    /// Starts the watcher; `store` keeps the callback in the subclass.
+    func startWatcher<W: LoopWatcher>(_ callback: ((W) -> Void)?, store: (@escaping (W) -> Void) -> Void) throws(UVError) {
         try ensureOpen("\(type.rawValue).start")
         if isActive { return }
         guard let callback else {
             throw UVError.invalidArgument.with(context: "\(type.rawValue).start: no callback")
         }
-        self.callback = callback
+        store(callback)
         switch core {
         case .uv(let h):
             let raw = UnsafeMutableRawPointer(h)
@@ -68,7 +71,6 @@ public class LoopWatcher: Handle {
         }
     }
 
-    override func releaseCallbacks() { callback = nil }
 }
 
 /// Runs its callback once per iteration, before prepare; while an idle
@@ -84,8 +86,13 @@ public final class Idle: LoopWatcher {
     ///
     /// The corresponding libuv function is `uv_idle_start`.
     public func start(_ callback: ((Idle) -> Void)?) throws(UVError) {
-        try startWatcher(callback.map { cb in { cb(unsafeDowncast($0, to: Idle.self)) } })
+        try startWatcher(callback) { self.callback = $0 }
     }
+
+    @exclusivity(unchecked)
+    private var callback: ((Idle) -> Void)?
+    override func fire() { callback?(self) }
+    override func releaseCallbacks() { callback = nil }
 }
 
 /// Runs its callback once per iteration, just before the loop polls for I/O.
@@ -100,8 +107,13 @@ public final class Prepare: LoopWatcher {
     ///
     /// The corresponding libuv function is `uv_prepare_start`.
     public func start(_ callback: ((Prepare) -> Void)?) throws(UVError) {
-        try startWatcher(callback.map { cb in { cb(unsafeDowncast($0, to: Prepare.self)) } })
+        try startWatcher(callback) { self.callback = $0 }
     }
+
+    @exclusivity(unchecked)
+    private var callback: ((Prepare) -> Void)?
+    override func fire() { callback?(self) }
+    override func releaseCallbacks() { callback = nil }
 }
 
 /// Runs its callback once per iteration, just after the loop polled for I/O.
@@ -116,6 +128,11 @@ public final class Check: LoopWatcher {
     ///
     /// The corresponding libuv function is `uv_check_start`.
     public func start(_ callback: ((Check) -> Void)?) throws(UVError) {
-        try startWatcher(callback.map { cb in { cb(unsafeDowncast($0, to: Check.self)) } })
+        try startWatcher(callback) { self.callback = $0 }
     }
+
+    @exclusivity(unchecked)
+    private var callback: ((Check) -> Void)?
+    override func fire() { callback?(self) }
+    override func releaseCallbacks() { callback = nil }
 }

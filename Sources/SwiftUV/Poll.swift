@@ -21,6 +21,7 @@ public final class Poll: Handle {
         public static let prioritized = Events(rawValue: 8)
     }
 
+    @exclusivity(unchecked)
     private var callback: ((Result<Events, UVError>) -> Void)?
     private lazy var nativeFire: (Int32, Int32) -> Void = { [unowned(unsafe) self] status, events in
         self.deliver(status, events)

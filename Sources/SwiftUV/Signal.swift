@@ -10,6 +10,7 @@ import NativeLoop
 ///
 /// The corresponding libuv type is `uv_signal_t`.
 public final class Signal: Handle {
+    @exclusivity(unchecked)
     private var callback: ((Signal, Int32) -> Void)?
     private lazy var nativeFire: (Int32) -> Void = { [unowned(unsafe) self] signum in self.callback?(self, signum) }
 

@@ -16,7 +16,9 @@ import Glibc
 ///
 /// The corresponding libuv type is `uv_stream_t`.
 public class Stream: Handle {
+    @exclusivity(unchecked)
     private var readCallback: ((Result<UnsafeRawBufferPointer, UVError>) -> Void)?
+    @exclusivity(unchecked)
     private var connectionCallback: ((UVError?) -> Void)?
 
     @inline(__always)
@@ -49,15 +51,18 @@ public class Stream: Handle {
         case .uv(let h):
             let s = UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_stream_t.self)
             let status = uv_read_start(s, { h, _, buf in
-                let loop = Handle.owner(of: h?.pointee.data, as: Stream.self).loop
-                buf?.pointee = uvBuffer(loop.readBuffer.baseAddress, loop.readBuffer.count)
+                Handle.withOwner(of: h?.pointee.data, as: Stream.self) { stream in
+                    let buffer = stream.loop.readBuffer
+                    buf?.pointee = uvBuffer(buffer.baseAddress, buffer.count)
+                }
             }, { s, nread, buf in
-                let stream = Handle.owner(of: s?.pointee.data, as: Stream.self)
-                if nread >= 0 {
-                    let base = UnsafeRawPointer(buf?.pointee.base)
-                    stream.readCallback?(.success(UnsafeRawBufferPointer(start: nread > 0 ? base : nil, count: nread)))
-                } else {
-                    stream.readCallback?(.failure(UVError(code: Int32(nread))))
+                Handle.withOwner(of: s?.pointee.data, as: Stream.self) { stream in
+                    if nread >= 0 {
+                        let base = UnsafeRawPointer(buf?.pointee.base)
+                        stream.readCallback?(.success(UnsafeRawBufferPointer(start: nread > 0 ? base : nil, count: nread)))
+                    } else {
+                        stream.readCallback?(.failure(UVError(code: Int32(nread))))
+                    }
                 }
             })
             if status == 0 { readCallback = callback }

@@ -7,6 +7,7 @@ import NativeLoop
 ///
 /// The corresponding libuv type is `uv_timer_t`.
 public final class Timer: Handle {
+    @exclusivity(unchecked)
     private var callback: ((Timer) -> Void)?
     private lazy var nativeFire: () -> Void = { [unowned(unsafe) self] in self.callback?(self) }
 
@@ -49,8 +50,7 @@ public final class Timer: Handle {
         self.callback = callback
         if let t = uvTimer {
             try check(uv_timer_start(t, { t in
-                let timer = Handle.owner(of: t?.pointee.data, as: Timer.self)
-                timer.callback?(timer)
+                Handle.withOwner(of: t?.pointee.data, as: Timer.self) { timer in timer.callback?(timer) }
             }, timeout, `repeat`))
         } else {
             nativeTimer.start(timeout: timeout, repeat: `repeat`, callback: nativeFire)

@@ -21,6 +21,7 @@ public struct Datagram {
 ///
 /// The corresponding libuv type is `uv_udp_t`.
 public final class UDP: Handle {
+    @exclusivity(unchecked)
     private var receiveCallback: ((Result<Datagram, UVError>) -> Void)?
 
     /// Makes a UDP handle; with a family, its socket too.
@@ -190,11 +191,14 @@ public final class UDP: Handle {
         guard let callback else { throw UVError.invalidArgument.with(context: "UDP.receiveStart: no callback") }
         if let u = uvUDP {
             let status = uv_udp_recv_start(u, { h, _, buf in
-                let loop = Handle.owner(of: h?.pointee.data, as: UDP.self).loop
-                buf?.pointee = uvBuffer(loop.readBuffer.baseAddress, loop.readBuffer.count)
+                Handle.withOwner(of: h?.pointee.data, as: UDP.self) { udp in
+                    let buffer = udp.loop.readBuffer
+                    buf?.pointee = uvBuffer(buffer.baseAddress, buffer.count)
+                }
             }, { h, nread, buf, addr, flags in
-                let udp = Handle.owner(of: h?.pointee.data, as: UDP.self)
-                udp.deliver(Int(nread), UnsafeRawPointer(buf?.pointee.base), addr, partial: flags & UInt32(UV_UDP_PARTIAL.rawValue) != 0)
+                Handle.withOwner(of: h?.pointee.data, as: UDP.self) { udp in
+                    udp.deliver(Int(nread), UnsafeRawPointer(buf?.pointee.base), addr, partial: flags & UInt32(UV_UDP_PARTIAL.rawValue) != 0)
+                }
             })
             try check(status)
         } else {

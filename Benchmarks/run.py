@@ -1,0 +1,347 @@
+#!/usr/bin/env python3
+"""Runs the benchmark workloads (WORKLOADS.md) on every contender, interleaved,
+and prints a table per workload; writes results/latest.json and
+results/latest.svg (and a timestamped copy of the JSON).
+
+    python3 Benchmarks/run.py [--quick] [--rounds N] [--only w1,w2] [--contenders c,swiftuv-libuv,...]
+"""
+import argparse, datetime, json, os, platform, shutil, statistics, subprocess, sys, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+BUILD = os.path.join(HERE, ".build-bench")
+RESULTS = os.path.join(HERE, "results")
+
+WORKLOADS = ["loop_count", "million_timers", "async_pummel_1", "async1", "queue_work", "fs_stat", "getaddrinfo",
+             "spawn", "ping_pongs", "tcp_pump1", "pipe_pump1", "tcp_write_batch", "tcp4_pound_100",
+             "udp_pummel_1v1", "ping_udp1"]
+LOWER_IS_BETTER = {"init_s", "dispatch_s", "cleanup_s", "total_s", "bytes_per_timer", "cpu_s"}
+# The figure each workload is judged by (the first in the table).
+# million_timers: the process's CPU time (its wall time is bounded below by
+# its 1000 ms timeouts; libuv's own benchmark reports CPU time too).
+PRIMARY = {"million_timers": "cpu_s", "fs_stat": "sync_rate", "tcp_write_batch": "total_s",
+           "tcp_pump1": "gbit_s", "pipe_pump1": "gbit_s"}
+CONTENDERS = ["c", "swiftuv-libuv", "swiftuv-native", "node", "nio"]
+# The issue's targets: (contender, limit of the time ratio to C).
+RATIO_TARGETS = {"swiftuv-libuv": 1.10, "swiftuv-native": 1.5}
+BEAT_TARGETS = ["loop_count", "million_timers", "async_pummel_1", "ping_pongs"]
+
+
+def log(*parts):
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def sh(cmd, cwd=None):
+    log("$ " + " ".join(cmd))
+    return subprocess.run(cmd, cwd=cwd).returncode == 0
+
+
+def build(wanted):
+    """Builds each contender; returns {name: argv prefix} for those that built."""
+    os.makedirs(BUILD, exist_ok=True)
+    commands = {}
+    if "c" in wanted:
+        exe = os.path.join(BUILD, "uvbench")
+        if sh(["gcc", "-O2", "-o", exe, os.path.join(HERE, "c", "uvbench.c"), "-luv", "-lpthread"]):
+            commands["c"] = [exe]
+    if "swiftuv-libuv" in wanted or "swiftuv-native" in wanted:
+        pkg = os.path.join(HERE, "swiftuv")
+        if sh(["swift", "build", "-c", "release", "--package-path", pkg]):
+            exe = os.path.join(pkg, ".build", "release", "swiftuv-bench")
+            commands["swiftuv-libuv"] = [exe, "--backend", "libuv"]
+            commands["swiftuv-native"] = [exe, "--backend", "native"]
+    if "node" in wanted and shutil.which("node"):
+        commands["node"] = ["node", os.path.join(HERE, "node", "bench.js")]
+    if "nio" in wanted and os.path.exists(os.path.join(HERE, "nio", "Package.swift")):
+        pkg = os.path.join(HERE, "nio")
+        started = time.time()
+        if sh(["swift", "build", "-c", "release", "--package-path", pkg]):
+            commands["nio"] = [os.path.join(pkg, ".build", "release", "nio-bench")]
+        log(f"SwiftNIO build: {time.time() - started:.0f} s")
+    return {k: v for k, v in commands.items() if k in wanted}
+
+
+def measure_wait4(argv, workload, quick, timeout):
+    """Like measure, but with os.wait4 so that peak RSS is this child's own."""
+    cmd = argv[:1] + [workload] + (["--quick"] if quick else []) + argv[1:]
+    started = time.time()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out_chunks, err_chunks = [], []
+    import threading
+    def pump(stream, sink):
+        for chunk in iter(lambda: stream.read(65536), ""):
+            sink.append(chunk)
+    threads = [threading.Thread(target=pump, args=(proc.stdout, out_chunks)),
+               threading.Thread(target=pump, args=(proc.stderr, err_chunks))]
+    for t in threads:
+        t.start()
+    deadline = started + timeout
+    status = None
+    while status is None:
+        pid, wstatus, rusage = os.wait4(proc.pid, os.WNOHANG)
+        if pid == proc.pid:
+            status = os.waitstatus_to_exitcode(wstatus)
+            break
+        if time.time() > deadline:
+            proc.kill()
+            os.wait4(proc.pid, 0)
+            for t in threads:
+                t.join()
+            return {"error": f"timed out after {timeout} s"}
+        time.sleep(0.005)
+    proc.returncode = status
+    wall = time.time() - started
+    for t in threads:
+        t.join()
+    out, err = "".join(out_chunks), "".join(err_chunks)
+    if status == 3 or "UNSUPPORTED" in out:
+        return {"unsupported": True}
+    if status != 0:
+        return {"error": f"exit {status}: {err.strip()[-300:]}"}
+    metrics = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[0] == "RESULT" and parts[1] == workload:
+            try:
+                metrics[parts[2]] = float(parts[3])
+            except ValueError:
+                pass
+    if not metrics:
+        return {"error": "no RESULT lines: " + (err.strip()[-300:] or out.strip()[-300:])}
+    cpu = rusage.ru_utime + rusage.ru_stime
+    if workload == "million_timers":
+        metrics["cpu_s"] = cpu
+    return {"metrics": metrics, "cpu_s": cpu, "wall_s": wall,
+            "maxrss_bytes": rusage.ru_maxrss * 1024}
+
+
+def time_ratio(metric, value, c_value):
+    """How many times C's cost: > 1 is slower than C, whatever the metric's direction."""
+    if value is None or c_value is None or value == 0 or c_value == 0:
+        return None
+    return value / c_value if metric in LOWER_IS_BETTER else c_value / value
+
+
+def machine():
+    model = ""
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    def version(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True).stdout.strip().splitlines()[0]
+        except Exception:
+            return "?"
+    return {"cpu": model, "cores": os.cpu_count(), "kernel": platform.release(),
+            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+            "libuv": version(["pkg-config", "--modversion", "libuv"]), "swift": version(["swift", "--version"]),
+            "node": version(["node", "--version"]), "gcc": version(["gcc", "--version"])}
+
+
+def fmt(value, metric):
+    if value is None:
+        return "-"
+    if metric == "bytes_per_timer":
+        return f"{value:.0f} B"
+    if metric.endswith("_s") and metric != "gbit_s":
+        return f"{value:.3f} s"
+    if metric == "gbit_s":
+        return f"{value:.2f} Gbit/s"
+    for unit, scale in (("M", 1e6), ("K", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.2f}{unit}/s"
+    return f"{value:.0f}/s"
+
+
+def table(workload, summary, contenders):
+    rows = summary[workload]
+    metrics = []
+    for c in contenders:
+        for m in rows.get(c, {}).get("metrics", {}):
+            if m not in metrics:
+                metrics.append(m)
+    primary = PRIMARY.get(workload, "rate")
+    metrics = sorted(metrics, key=lambda m: (m != primary, metrics.index(m)))
+    c_metrics = rows.get("c", {}).get("metrics", {})
+    header = ["contender"] + metrics + ["x C", "CPU s", "peak RSS"]
+    lines = [header]
+    for c in contenders:
+        row = rows.get(c)
+        if row is None:
+            continue
+        if "unsupported" in row:
+            lines.append([c, "(cannot express this workload)"])
+            continue
+        if "error" in row:
+            lines.append([c, "error: " + row["error"][:80]])
+            continue
+        values = row["metrics"]
+        cells = [c] + [fmt(values.get(m), m) for m in metrics]
+        ratio = time_ratio(primary, values.get(primary), c_metrics.get(primary))
+        cells.append(f"{ratio:.2f}x" if ratio is not None else "-")
+        cells.append(f"{row['cpu_s']:.2f}")
+        cells.append(f"{row['maxrss_bytes'] / 2**20:.0f} MiB")
+        lines.append(cells)
+    widths = [max(len(l[i]) for l in lines if i < len(l) and len(l) > 2) if any(len(l) > 2 for l in lines) else 10
+              for i in range(len(header))]
+    out = [f"{workload}  (x C: {primary} as a time ratio to C; > 1 is slower)"]
+    for l in lines:
+        if len(l) == 2:
+            out.append("  " + l[0].ljust(widths[0]) + "  " + l[1])
+        else:
+            out.append("  " + "  ".join(cell.rjust(widths[i]) if i else cell.ljust(widths[i]) for i, cell in enumerate(l)))
+    return "\n".join(out)
+
+
+def targets(summary, contenders):
+    lines = []
+    for workload in summary:
+        rows = summary[workload]
+        c = rows.get("c", {}).get("metrics")
+        if not c:
+            continue
+        for contender, limit in RATIO_TARGETS.items():
+            row = rows.get(contender, {})
+            if "metrics" not in row:
+                continue
+            for metric in row["metrics"]:
+                if metric == "bytes_per_timer":
+                    continue
+                ratio = time_ratio(metric, row["metrics"][metric], c.get(metric))
+                if ratio is not None and ratio > limit:
+                    lines.append(f"MISS  {contender} {workload} {metric}: {ratio:.2f}x C (target <= {limit}x)")
+        if workload == "million_timers":
+            for contender in ("swiftuv-libuv", "swiftuv-native"):
+                m = rows.get(contender, {}).get("metrics", {}).get("bytes_per_timer")
+                if m is not None and c.get("bytes_per_timer"):
+                    r = m / c["bytes_per_timer"]
+                    lines.append(f"{'ok   ' if r <= 2 else 'MISS '} {contender} memory per timer: {m:.0f} B = {r:.2f}x C (target <= 2x)")
+        if workload in BEAT_TARGETS:
+            primary = PRIMARY.get(workload, "rate")
+            for contender in ("swiftuv-libuv", "swiftuv-native"):
+                mine = rows.get(contender, {}).get("metrics", {}).get(primary)
+                for rival in ("node", "nio"):
+                    theirs = rows.get(rival, {}).get("metrics", {}).get(primary)
+                    if mine is None or theirs is None:
+                        continue
+                    wins = mine < theirs if primary in LOWER_IS_BETTER else mine > theirs
+                    lines.append(f"{'ok   ' if wins else 'MISS '} {contender} vs {rival} on {workload}: "
+                                 f"{fmt(mine, primary)} vs {fmt(theirs, primary)}")
+    return lines
+
+
+def chart(summary, contenders, title):
+    """Grouped bars: each workload's primary figure as a time ratio to C."""
+    colors = {"c": "#6b7280", "swiftuv-libuv": "#2563eb", "swiftuv-native": "#059669", "node": "#d97706", "nio": "#db2777"}
+    workloads = [w for w in summary if summary[w].get("c", {}).get("metrics")]
+    cap = 4.0
+    left, top, row_h, bar_h, width = 130, 40, 14 * len(contenders) + 10, 12, 560
+    height = top + row_h * len(workloads) + 50
+    def x(r):
+        return left + min(r, cap) / cap * width
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 150}" height="{height}" font-family="sans-serif">',
+             f'<text x="10" y="20" font-size="14" font-weight="bold">{title}</text>']
+    for i, tick in enumerate([0, 1, 2, 3, 4]):
+        parts.append(f'<line x1="{x(tick)}" y1="{top - 5}" x2="{x(tick)}" y2="{height - 40}" stroke="{"#111" if tick == 1 else "#ddd"}"/>')
+        parts.append(f'<text x="{x(tick)}" y="{height - 26}" font-size="10" text-anchor="middle">{tick}x</text>')
+    parts.append(f'<text x="{left + width / 2}" y="{height - 10}" font-size="11" text-anchor="middle">time ratio to C on the same libuv (shorter is faster; capped at {cap:g}x)</text>')
+    for wi, w in enumerate(workloads):
+        y0 = top + wi * row_h
+        parts.append(f'<text x="{left - 6}" y="{y0 + row_h / 2}" font-size="11" text-anchor="end">{w}</text>')
+        primary = PRIMARY.get(w, "rate")
+        c_value = summary[w]["c"]["metrics"].get(primary)
+        for ci, c in enumerate(contenders):
+            value = summary[w].get(c, {}).get("metrics", {}).get(primary)
+            r = time_ratio(primary, value, c_value)
+            if r is None:
+                continue
+            y = y0 + 4 + ci * 14
+            parts.append(f'<rect x="{left}" y="{y}" width="{x(r) - left:.1f}" height="{bar_h}" fill="{colors.get(c, "#999")}">'
+                         f'<title>{c} {w}: {fmt(value, primary)}, {r:.2f}x C</title></rect>')
+            parts.append(f'<text x="{x(r) + 4:.1f}" y="{y + 10}" font-size="9">{r:.2f}x</text>')
+    for ci, c in enumerate(contenders):
+        parts.append(f'<rect x="{left + width + 40}" y="{top + ci * 16}" width="10" height="10" fill="{colors.get(c, "#999")}"/>')
+        parts.append(f'<text x="{left + width + 55}" y="{top + ci * 16 + 9}" font-size="11">{c}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes, one round (under two minutes)")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds per contender (default 3, quick 1)")
+    parser.add_argument("--only", default="", help="comma-separated workloads")
+    parser.add_argument("--contenders", default=",".join(CONTENDERS))
+    args = parser.parse_args()
+    rounds = args.rounds or (1 if args.quick else 3)
+    workloads = [w for w in WORKLOADS if not args.only or w in args.only.split(",")]
+    wanted = args.contenders.split(",")
+
+    commands = build(wanted)
+    contenders = [c for c in CONTENDERS if c in commands]
+    log("contenders: " + ", ".join(contenders) + ("" if len(contenders) == len(wanted) else
+        "   (not built: " + ", ".join(c for c in wanted if c not in commands) + ")"))
+    timeout = 30 if args.quick else 90
+    raw = {w: {c: [] for c in contenders} for w in workloads}
+    total = rounds * len(workloads) * len(contenders)
+    done = 0
+    started = time.time()
+    for r in range(rounds):
+        for wi, w in enumerate(workloads):
+            # Interleaved: each workload runs every contender before the next,
+            # in an order that rotates, so that drift hits all alike.
+            order = contenders[(r + wi) % len(contenders):] + contenders[:(r + wi) % len(contenders)]
+            for c in order:
+                done += 1
+                print(f"[{done}/{total}] round {r + 1} {w} {c} ...", end=" ", file=sys.stderr, flush=True)
+                result = measure_wait4(commands[c], w, args.quick, timeout)
+                raw[w][c].append(result)
+                state = ("n/a" if "unsupported" in result else "ERROR " + result["error"] if "error" in result
+                         else f"{result['wall_s']:.1f} s")
+                print(state, file=sys.stderr, flush=True)
+    summary = {}
+    for w in workloads:
+        summary[w] = {}
+        for c in contenders:
+            runs = raw[w][c]
+            good = [x for x in runs if "metrics" in x]
+            if not good:
+                summary[w][c] = runs[-1] if runs else {"error": "not run"}
+                continue
+            metrics = {}
+            for m in good[0]["metrics"]:
+                values = [x["metrics"][m] for x in good if m in x["metrics"]]
+                metrics[m] = statistics.median(values)  # robust on a shared, noisy machine
+            summary[w][c] = {"metrics": metrics, "rounds": len(good),
+                             "cpu_s": statistics.median(x["cpu_s"] for x in good),
+                             "maxrss_bytes": max(x["maxrss_bytes"] for x in good)}
+    info = machine()
+    print()
+    print(f"SwiftUV benchmarks ({'quick' if args.quick else 'full'}, {rounds} round{'s' if rounds > 1 else ''}, median): "
+          f"{info['cpu']}, {info['cores']} cores, libuv {info['libuv']}, {info['node']}")
+    for w in workloads:
+        print()
+        print(table(w, summary, contenders))
+    print()
+    print("Targets (ratios from this run):")
+    for line in targets(summary, contenders):
+        print("  " + line)
+    os.makedirs(RESULTS, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    document = {"date": stamp, "mode": "quick" if args.quick else "full", "rounds": rounds, "machine": info,
+                "contenders": contenders, "results": summary, "runs": raw,
+                "seconds": round(time.time() - started, 1)}
+    for name in (f"{stamp}-{document['mode']}.json", "latest.json"):
+        with open(os.path.join(RESULTS, name), "w") as f:
+            json.dump(document, f, indent=1, default=str)
+    with open(os.path.join(RESULTS, "latest.svg"), "w") as f:
+        f.write(chart(summary, contenders, f"SwiftUV benchmarks, {document['mode']} run of {stamp}"))
+    print(f"\nwrote {os.path.relpath(RESULTS, ROOT)}/latest.json, latest.svg ({time.time() - started:.0f} s of runs)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,457 @@
+import SwiftUV
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Bench {
+    let workload: String
+    let quick: Bool
+    let backend: Backend
+
+    func size(_ full: Int, _ small: Int) -> Int { quick ? small : full }
+    func seconds(_ full: UInt64, _ small: UInt64) -> UInt64 { quick ? small : full }
+    func report(_ metric: String, _ value: Double) { print("RESULT \(workload) \(metric) \(value)") }
+    func fail(_ what: String, _ error: Error) -> Never {
+        standardError("swiftuv-bench \(workload): \(what): \(error)\n")
+        exit(1)
+    }
+
+    func run() {
+        let loop: Loop
+        do { loop = try Loop(backend: backend) } catch { fail("Loop", error) }
+        func run() { do { try loop.run() } catch { fail("run", error) } }
+
+        /// Stops a duration workload after `s` seconds: `body` runs, then the timer closes.
+        func after(_ s: UInt64, _ body: @escaping () -> Void) throws(UVError) {
+            let timer = try SwiftUV.Timer(loop: loop)
+            try timer.start(timeout: s * 1000) { t in body(); try? t.close() }
+        }
+
+        do throws(UVError) {
+            switch workload {
+            case "loop_count":
+                let n = size(2_000_000, 500_000)
+                var count = 0
+                let idle = try Idle(loop: loop)
+                try idle.start { idle in
+                    count += 1
+                    if count == n { try? idle.stop() }
+                }
+                let start = hrtime()
+                run()
+                report("rate", Double(n) / elapsed(since: start))
+                try? idle.close()
+                run()
+
+            case "million_timers":
+                let n = size(1_000_000, 200_000)
+                var fired = 0
+                let before = residentBytes()
+                var start = hrtime()
+                var timers: [SwiftUV.Timer] = []
+                timers.reserveCapacity(n)
+                let perMillisecond = n / 1000
+                for i in 0..<n {
+                    let timer = try SwiftUV.Timer(loop: loop)
+                    try timer.start(timeout: UInt64(1 + i / perMillisecond)) { _ in fired += 1 }
+                    timers.append(timer)
+                }
+                let initTime = elapsed(since: start)
+                let after = residentBytes()
+                start = hrtime()
+                run()
+                let dispatch = elapsed(since: start)
+                guard fired == n else { fail("fired", UVError.invalidArgument) }
+                start = hrtime()
+                for timer in timers { try timer.close() }
+                timers = []
+                run()
+                let cleanup = elapsed(since: start)
+                report("init_s", initTime)
+                report("dispatch_s", dispatch)
+                report("cleanup_s", cleanup)
+                report("total_s", initTime + dispatch + cleanup)
+                report("bytes_per_timer", Double(after - before) / Double(n))
+
+            case "async_pummel_1":
+                let n = size(1_000_000, 200_000)
+                let counter = Counter()
+                let async = try Async(loop: loop) { async in
+                    if counter.increment() >= n { try? async.close() }
+                }
+                let sender = async.sender
+                let start = hrtime()
+                let thread = Thread {
+                    while counter.value < n { try? sender.send() }
+                }
+                run()
+                thread.join()
+                report("rate", Double(n) / elapsed(since: start))
+
+            case "async1":
+                let n = size(50_000, 10_000)
+                let ready = Semaphore()
+                let box = SenderBox()
+                var pongs = 0
+                let toMain = try Async(loop: loop) { a in
+                    pongs += 1
+                    if pongs == n {
+                        try? box.toWorker?.send()   // lets the worker close its side
+                        try? a.close()
+                    } else {
+                        try? box.toWorker?.send()
+                    }
+                }
+                box.toMain = toMain.sender
+                let thread = Thread {
+                    do throws(UVError) {
+                        let workerLoop = try Loop(backend: backend)
+                        var pings = 0
+                        let toWorker = try Async(loop: workerLoop) { a in
+                            pings += 1
+                            if pings > n { try? a.close(); return }
+                            try? box.toMain?.send()
+                        }
+                        box.toWorker = toWorker.sender
+                        ready.signal()
+                        try workerLoop.run()
+                        try workerLoop.close()
+                    } catch {
+                        fail("worker", error)
+                    }
+                }
+                ready.wait()
+                let start = hrtime()
+                try box.toWorker?.send()
+                run()
+                let time = elapsed(since: start)
+                thread.join()
+                report("rate", Double(n) / time)
+
+            case "queue_work":
+                let duration = seconds(5, 1)
+                var done = 0
+                var stop = false
+                func queue() {
+                    do {
+                        try loop.queueWork({ () -> Int in 0 }) { _ in
+                            done += 1
+                            if !stop { queue() }
+                        }
+                    } catch { fail("queueWork", error) }
+                }
+                queue()
+                try after(duration) { stop = true }
+                let start = hrtime()
+                run()
+                report("rate", Double(done) / elapsed(since: start))
+
+            case "fs_stat":
+                let n = size(1_000_000, 200_000)
+                var start = hrtime()
+                for _ in 0..<n { _ = try loop.fs.stat(".") }
+                report("sync_rate", Double(n) / elapsed(since: start))
+                let m = size(100_000, 20_000)
+                for concurrency in [1, 4, 8, 16] {
+                    var started = 0
+                    var finished = 0
+                    func next() {
+                        started += 1
+                        do {
+                            _ = try loop.fs.stat(".") { result in
+                                if case .failure(let e) = result { fail("stat", e) }
+                                finished += 1
+                                if started < m { next() }
+                            }
+                        } catch { fail("stat", error) }
+                    }
+                    start = hrtime()
+                    for _ in 0..<concurrency { next() }
+                    run()
+                    report("async\(concurrency)_rate", Double(finished) / elapsed(since: start))
+                }
+
+            case "getaddrinfo":
+                let n = size(10_000, 2_000)
+                var started = 0
+                var finished = 0
+                func next() {
+                    started += 1
+                    do {
+                        _ = try loop.getAddressInfo(host: "localhost") { result in
+                            if case .failure(let e) = result { fail("getaddrinfo", e) }
+                            finished += 1
+                            if started < n { next() }
+                        }
+                    } catch { fail("getAddressInfo", error) }
+                }
+                let start = hrtime()
+                for _ in 0..<10 { next() }
+                run()
+                report("rate", Double(finished) / elapsed(since: start))
+
+            case "spawn":
+                let n = size(1000, 200)
+                var spawned = 0
+                func spawnOne() {
+                    do throws(UVError) {
+                        spawned += 1
+                        let out = try Pipe(loop: loop)
+                        var pending = 2
+                        func oneDone() {
+                            pending -= 1
+                            if pending == 0 && spawned < n { spawnOne() }
+                        }
+                        let options = ProcessOptions(file: "/bin/sh", arguments: ["/bin/sh", "-c", "echo hello; exit 42"],
+                                                     stdio: [.ignore, .pipe(out, childReads: false, childWrites: true), .ignore])
+                        _ = try Process.spawn(loop: loop, options) { process, status, _ in
+                            if status != 42 { fail("exit status \(status)", UVError.invalidArgument) }
+                            try? process.close()
+                            oneDone()
+                        }
+                        try out.readStart { result in
+                            if case .failure = result {
+                                try? out.close()
+                                oneDone()
+                            }
+                        }
+                    } catch {
+                        fail("spawn", error)
+                    }
+                }
+                let start = hrtime()
+                spawnOne()
+                run()
+                report("rate", Double(n) / elapsed(since: start))
+
+            case "ping_pongs":
+                let duration = seconds(5, 1)
+                let server = try TCP(loop: loop)
+                try server.bind(try SocketAddress(ip: "127.0.0.1", port: 0))
+                try server.listen { [unowned server] _ in
+                    guard let connection = try? TCP(loop: loop) else { return }
+                    try? server.accept(connection)
+                    try? connection.readStart { result in
+                        switch result {
+                        case .success(let bytes): if !bytes.isEmpty { try? connection.write(bytes) }
+                        case .failure: try? connection.close()
+                        }
+                    }
+                }
+                let client = try TCP(loop: loop)
+                try client.setNoDelay(true)
+                var roundTrips = 0
+                var received = 0
+                var stop = false
+                let ping: [UInt8] = Array("PING\n".utf8)
+                try client.connect(to: try server.localAddress()) { error in
+                    if let error { fail("connect", error) }
+                    try? client.readStart { result in
+                        guard case .success(let bytes) = result else { return }
+                        received += bytes.count
+                        while received >= 5 {
+                            received -= 5
+                            roundTrips += 1
+                            if stop { try? client.close(); try? server.close(); return }
+                            try? client.write(ping)
+                        }
+                    }
+                    try? client.write(ping)
+                }
+                try after(duration) { stop = true }
+                let start = hrtime()
+                run()
+                report("rate", Double(roundTrips) / elapsed(since: start))
+
+            case "tcp_pump1", "pipe_pump1":
+                let duration = seconds(5, 1)
+                let tcp = workload == "tcp_pump1"
+                let path = "/tmp/swiftuv-bench-\(getpid()).sock"
+                unlink(path)
+                let server: Stream = tcp ? try TCP(loop: loop) : try Pipe(loop: loop)
+                if let s = server as? TCP { try s.bind(try SocketAddress(ip: "127.0.0.1", port: 0)) } else { try (server as! Pipe).bind(path) }
+                var bytes = 0
+                var stop = false
+                var accepted: Stream?
+                try server.listen { _ in
+                    guard let connection: Stream = tcp ? try? TCP(loop: loop) : try? Pipe(loop: loop) else { return }
+                    try? server.accept(connection)
+                    accepted = connection
+                    try? connection.readStart { result in
+                        if case .success(let chunk) = result { bytes += chunk.count } else { try? connection.close() }
+                    }
+                }
+                let client: Stream = tcp ? try TCP(loop: loop) : try Pipe(loop: loop)
+                let buffer = [UInt8](repeating: 0x61, count: 8192)
+                func pump() {
+                    if stop { try? client.close(); try? accepted?.close(); try? server.close(); return }
+                    do { try client.write(buffer) { _ in pump() } } catch { fail("write", error) }
+                }
+                let connected: (UVError?) -> Void = { error in
+                    if let error { fail("connect", error) }
+                    pump()
+                }
+                if let c = client as? TCP { try c.connect(to: try (server as! TCP).localAddress(), connected) } else { try (client as! Pipe).connect(to: path, connected) }
+                try after(duration) { stop = true }
+                let start = hrtime()
+                run()
+                let time = elapsed(since: start)
+                unlink(path)
+                report("gbit_s", Double(bytes) * 8 / time / 1e9)
+
+            case "tcp_write_batch":
+                let n = size(1_000_000, 200_000)
+                let server = try TCP(loop: loop)
+                try server.bind(try SocketAddress(ip: "127.0.0.1", port: 0))
+                try server.listen { [unowned server] _ in
+                    guard let connection = try? TCP(loop: loop) else { return }
+                    try? server.accept(connection)
+                    try? server.close()
+                    try? connection.readStart { result in if case .failure = result { try? connection.close() } }
+                }
+                let client = try TCP(loop: loop)
+                let message: [UInt8] = Array("Hello, world!".utf8)
+                var total = 0.0
+                try client.connect(to: try server.localAddress()) { error in
+                    if let error { fail("connect", error) }
+                    let start = hrtime()
+                    do throws(UVError) {
+                        for _ in 0..<n { try client.write(message) }
+                        try client.shutdown { _ in
+                            total = elapsed(since: start)
+                            try? client.close()
+                        }
+                    } catch { fail("write", error) }
+                }
+                run()
+                report("total_s", total)
+
+            case "tcp4_pound_100":
+                let duration = seconds(5, 1)
+                var accepted = 0
+                var stop = false
+                let server = try TCP(loop: loop)
+                try server.bind(try SocketAddress(ip: "127.0.0.1", port: 0))
+                let address = try server.localAddress()
+                try server.listen(backlog: 1024) { [unowned server] _ in
+                    guard let connection = try? TCP(loop: loop) else { return }
+                    do { try server.accept(connection) } catch { try? connection.close(); return }
+                    accepted += 1
+                    try? connection.readStart { _ in try? connection.close() }
+                }
+                let qs: [UInt8] = Array("QS".utf8)
+                func client() {
+                    guard !stop else { return }
+                    do throws(UVError) {
+                        let socket = try TCP(loop: loop)
+                        try socket.connect(to: address) { error in
+                            if error != nil { try? socket.close { _ in client() }; return }
+                            try? socket.write(qs)
+                            try? socket.readStart { _ in try? socket.close { _ in client() } }
+                        }
+                    } catch { fail("client", error) }
+                }
+                for _ in 0..<100 { client() }
+                try after(duration) { stop = true; try? server.close() }
+                let start = hrtime()
+                run()
+                report("rate", Double(accepted) / elapsed(since: start))
+
+            case "udp_pummel_1v1":
+                let duration = seconds(5, 1)
+                let receiver = try UDP(loop: loop)
+                try receiver.bind(try SocketAddress(ip: "127.0.0.1", port: 0))
+                let target = try receiver.localAddress()
+                var received = 0
+                var stop = false
+                try receiver.receiveStart { result in
+                    if case .success(let d) = result, d.sender != nil { received += 1 }
+                }
+                let sender = try UDP(loop: loop)
+                let payload = [UInt8](repeating: 0x61, count: 45)
+                func send() {
+                    if stop { try? sender.close(); try? receiver.close(); return }
+                    do { try sender.send(payload, to: target) { _ in send() } } catch { fail("send", error) }
+                }
+                send()
+                try after(duration) { stop = true }
+                let start = hrtime()
+                run()
+                report("rate", Double(received) / elapsed(since: start))
+
+            case "ping_udp1":
+                let duration = seconds(5, 1)
+                let socket = try UDP(loop: loop)
+                try socket.bind(try SocketAddress(ip: "127.0.0.1", port: 0))
+                let me = try socket.localAddress()
+                let payload = [UInt8](repeating: 0x61, count: 45)
+                var pongs = 0
+                var stop = false
+                try socket.receiveStart { result in
+                    guard case .success(let d) = result, d.sender != nil else { return }
+                    pongs += 1
+                    if stop { try? socket.close(); return }
+                    _ = try? socket.trySend(payload, to: me)
+                }
+                _ = try socket.trySend(payload, to: me)
+                try after(duration) { stop = true }
+                let start = hrtime()
+                run()
+                report("rate", Double(pongs) / elapsed(since: start))
+
+            default:
+                standardError("usage: swiftuv-bench WORKLOAD [--quick] [--backend libuv|native]\n")
+                exit(2)
+            }
+            try loop.close()
+        } catch {
+            fail("setup", error)
+        }
+    }
+}
+
+func elapsed(since start: UInt64) -> Double { Double(hrtime() - start) / 1e9 }
+func standardError(_ s: String) { var b = Array(s.utf8); _ = write(2, &b, b.count) }
+func residentBytes() -> Int {
+    let fd = open("/proc/self/statm", O_RDONLY)
+    defer { close(fd) }
+    var buffer = [UInt8](repeating: 0, count: 128)
+    let n = read(fd, &buffer, 127)
+    let fields = String(decoding: buffer.prefix(max(0, n)), as: UTF8.self).split(separator: " ")
+    return (fields.count > 1 ? Int(fields[1]) ?? 0 : 0) * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// A counter shared with another thread (an atomic, as the C program's
+/// `ACCESS_ONCE` int).
+final class Counter: Sendable {
+    private let count = Atomic<Int>(0)
+    var value: Int { count.load(ordering: .relaxed) }
+    func increment() -> Int { count.add(1, ordering: .relaxed).newValue }
+}
+
+final class SenderBox: @unchecked Sendable {
+    var toMain: AsyncSender?
+    var toWorker: AsyncSender?
+}
+
+final class Semaphore: @unchecked Sendable {
+    private var s = sem_t()
+    init() { sem_init(&s, 0, 0) }
+    func signal() { sem_post(&s) }
+    func wait() { sem_wait(&s) }
+}
+
+final class Thread: @unchecked Sendable {
+    private var thread = pthread_t()
+    init(_ body: @escaping @Sendable () -> Void) {
+        final class Box { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        pthread_create(&thread, nil, { raw in
+            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
+            return nil
+        }, box)
+    }
+    func join() { pthread_join(thread, nil) }
+}

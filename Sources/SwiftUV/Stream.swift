@@ -306,8 +306,21 @@ func uvBuffer(_ base: UnsafeRawPointer?, _ count: Int) -> uv_buf_t {
 struct OwnedBuffer {
     let base: UnsafeMutableRawPointer?
     let count: Int
+    /// An array whose storage `base` points into: kept, not copied (an
+    /// array's storage never moves while a reference to it is held, and this
+    /// one is never mutated).
+    private let kept: [UInt8]?
 
     init<Bytes: Collection>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+        if let array = bytes as? [UInt8] {
+            self.init(array: array)
+        } else {
+            self.init(copying: bytes)
+        }
+    }
+
+    private init<Bytes: Collection>(copying bytes: Bytes) where Bytes.Element == UInt8 {
+        kept = nil
         let n = bytes.count
         count = n
         guard n > 0 else {
@@ -324,9 +337,17 @@ struct OwnedBuffer {
         base = memory
     }
 
+    /// Shares the array's storage: no allocation, no copy.
+    init(array: [UInt8]) {
+        kept = array
+        count = array.count
+        base = array.isEmpty ? nil : UnsafeMutableRawPointer(mutating: array.withUnsafeBufferPointer { $0.baseAddress })
+    }
+
     var rawBuffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: count) }
 
-    func release() { base?.deallocate() }
+    /// Frees a copy; a kept array is released with the buffer itself.
+    func release() { if kept == nil { base?.deallocate() } }
 }
 
 /// A request whose callback gets a status: connect, shutdown. Pinned from
@@ -405,15 +426,18 @@ final class WriteRequest {
         case .uv:
             let req = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
             req.pointee.data = Unmanaged.passRetained(self).toOpaque()
-            var bufs = buffers.map { uvBuffer($0.base, $0.count) }
             var sendStream: UnsafeMutablePointer<uv_stream_t>?
             if let handle, case .uv(let h) = handle.core {
                 sendStream = UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_stream_t.self)
             }
-            let status = uv_write2(req, stream.uvStream, &bufs, UInt32(bufs.count), sendStream) { req, status in
-                let request = Unmanaged<WriteRequest>.fromOpaque(req!.pointee.data).takeRetainedValue()
-                req!.deallocate()
-                request.complete(status)
+            // libuv copies the uv_buf_t array into the request: a stack array will do.
+            let status = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: buffers.count) { bufs in
+                for (i, b) in buffers.enumerated() { bufs[i] = uvBuffer(b.base, b.count) }
+                return uv_write2(req, stream.uvStream, bufs.baseAddress, UInt32(bufs.count), sendStream) { req, status in
+                    let request = Unmanaged<WriteRequest>.fromOpaque(req!.pointee.data).takeRetainedValue()
+                    req!.deallocate()
+                    request.complete(status)
+                }
             }
             if status != 0 {
                 Unmanaged.passUnretained(self).release()

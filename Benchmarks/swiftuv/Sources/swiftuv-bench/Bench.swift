@@ -211,12 +211,12 @@ struct Bench {
                             try? process.close()
                             oneDone()
                         }
-                        try out.readStart { result in
+                        try out.readStart({ result in
                             if case .failure = result {
                                 try? out.close()
                                 oneDone()
                             }
-                        }
+                        })
                     } catch {
                         fail("spawn", error)
                     }
@@ -226,6 +226,8 @@ struct Bench {
                 run()
                 report("rate", Double(n) / elapsed(since: start))
 
+            // Reads are lent (`readStart(_:)`, as the C program's slab): a trailing
+            // closure would pick `readStart(bytes:)`, which copies each read.
             case "ping_pongs":
                 let duration = seconds(5, 1)
                 let server = try TCP(loop: loop)
@@ -233,12 +235,12 @@ struct Bench {
                 try server.listen { [unowned server] _ in
                     guard let connection = try? TCP(loop: loop) else { return }
                     try? server.accept(connection)
-                    try? connection.readStart { result in
+                    try? connection.readStart({ result in
                         switch result {
                         case .success(let bytes): if !bytes.isEmpty { try? connection.write(bytes) }
                         case .failure: try? connection.close()
                         }
-                    }
+                    })
                 }
                 let client = try TCP(loop: loop)
                 try client.setNoDelay(true)
@@ -248,7 +250,7 @@ struct Bench {
                 let ping: [UInt8] = Array("PING\n".utf8)
                 try client.connect(to: try server.localAddress()) { error in
                     if let error { fail("connect", error) }
-                    try? client.readStart { result in
+                    try? client.readStart({ result in
                         guard case .success(let bytes) = result else { return }
                         received += bytes.count
                         while received >= 5 {
@@ -257,7 +259,7 @@ struct Bench {
                             if stop { try? client.close(); try? server.close(); return }
                             try? client.write(ping)
                         }
-                    }
+                    })
                     try? client.write(ping)
                 }
                 try after(duration) { stop = true }
@@ -279,9 +281,9 @@ struct Bench {
                     guard let connection: Stream = tcp ? try? TCP(loop: loop) : try? Pipe(loop: loop) else { return }
                     try? server.accept(connection)
                     accepted = connection
-                    try? connection.readStart { result in
+                    try? connection.readStart({ result in
                         if case .success(let chunk) = result { bytes += chunk.count } else { try? connection.close() }
-                    }
+                    })
                 }
                 let client: Stream = tcp ? try TCP(loop: loop) : try Pipe(loop: loop)
                 let buffer = [UInt8](repeating: 0x61, count: 8192)
@@ -309,7 +311,7 @@ struct Bench {
                     guard let connection = try? TCP(loop: loop) else { return }
                     try? server.accept(connection)
                     try? server.close()
-                    try? connection.readStart { result in if case .failure = result { try? connection.close() } }
+                    try? connection.readStart({ result in if case .failure = result { try? connection.close() } })
                 }
                 let client = try TCP(loop: loop)
                 let message: [UInt8] = Array("Hello, world!".utf8)
@@ -339,7 +341,7 @@ struct Bench {
                     guard let connection = try? TCP(loop: loop) else { return }
                     do { try server.accept(connection) } catch { try? connection.close(); return }
                     accepted += 1
-                    try? connection.readStart { _ in try? connection.close() }
+                    try? connection.readStart({ _ in try? connection.close() })
                 }
                 let qs: [UInt8] = Array("QS".utf8)
                 func client() {
@@ -349,7 +351,7 @@ struct Bench {
                         try socket.connect(to: address) { error in
                             if error != nil { try? socket.close { _ in client() }; return }
                             try? socket.write(qs)
-                            try? socket.readStart { _ in try? socket.close { _ in client() } }
+                            try? socket.readStart({ _ in try? socket.close { _ in client() } })
                         }
                     } catch { fail("client", error) }
                 }

@@ -1,7 +1,17 @@
+/// What a timer can call instead of a closure: an object that is there
+/// anyway (SwiftUV's `Timer`), so that a million timers do not carry a
+/// million closure contexts.
+package protocol NativeTimerTarget: AnyObject {
+    func nativeTimerFired()
+}
+
 /// A timer handle (`uv_timer_t`).
 package final class NativeTimer: NativeHandle {
     @exclusivity(unchecked)
     private var callback: (() -> Void)?
+    /// Called when there is no `callback`; the target outlives the timer's
+    /// activity (it closes the timer before it goes).
+    private unowned(unsafe) var target: (any NativeTimerTarget)?
     @exclusivity(unchecked)
     fileprivate(set) var due: UInt64 = 0
     @exclusivity(unchecked)
@@ -24,11 +34,23 @@ package final class NativeTimer: NativeHandle {
     /// `uv_timer_start`: due at the cached loop time plus `timeout` (saturating);
     /// restarting an active timer gives it a new start id.
     package func start(timeout: UInt64, repeat: UInt64, callback: @escaping () -> Void) {
+        target = nil
+        schedule(timeout: timeout, repeat: `repeat`)
+        self.callback = callback
+    }
+
+    /// `uv_timer_start` with a target to call instead of a closure.
+    package func start(timeout: UInt64, repeat: UInt64, target: any NativeTimerTarget) {
+        callback = nil
+        schedule(timeout: timeout, repeat: `repeat`)
+        self.target = target
+    }
+
+    private func schedule(timeout: UInt64, repeat: UInt64) {
         if isActive { stop() }
         let (sum, overflow) = loop.time.addingReportingOverflow(timeout)
         due = overflow ? .max : sum
         repeatInterval = `repeat`
-        self.callback = callback
         startID = loop.timerCounter
         loop.timerCounter &+= 1
         loop.timers.insert(self)
@@ -44,10 +66,10 @@ package final class NativeTimer: NativeHandle {
 
     /// `uv_timer_again`: `EINVAL` if never started; a no-op when the repeat is 0.
     package func again() throws(NativeError) {
-        guard let callback else { throw .invalidArgument }
+        guard callback != nil || target != nil else { throw .invalidArgument }
         if repeatInterval != 0 {
             stop()
-            start(timeout: repeatInterval, repeat: repeatInterval, callback: callback)
+            schedule(timeout: repeatInterval, repeat: repeatInterval)
         }
     }
 
@@ -57,12 +79,15 @@ package final class NativeTimer: NativeHandle {
     }
 
     override func willClose() { stop() }
-    override func didClose() { callback = nil }
+    override func didClose() {
+        callback = nil
+        target = nil
+    }
 
     fileprivate func fire() {
         stop()
         try? again()
-        callback?()
+        if let callback { callback() } else { target?.nativeTimerFired() }
     }
 }
 

@@ -50,6 +50,7 @@ public final class DNSRequest {
         case native(NativeWork)
     }
 
+    @exclusivity(unchecked)
     var core: Core?
     public let loop: Loop
 
@@ -91,9 +92,13 @@ func addressInfos(_ list: UnsafeMutablePointer<addrinfo>?) -> [AddressInfo] {
 
 /// Carries a lookup's result from the pool thread to the loop thread.
 private final class LookupBox: @unchecked Sendable {
+    @exclusivity(unchecked)
     var status: Int32 = 0
+    @exclusivity(unchecked)
     var list: UnsafeMutablePointer<addrinfo>?
+    @exclusivity(unchecked)
     var host = ""
+    @exclusivity(unchecked)
     var service = ""
 }
 

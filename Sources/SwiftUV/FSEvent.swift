@@ -17,6 +17,7 @@ public final class FSEvent: Handle {
         public static let change = Events(rawValue: 2)
     }
 
+    @exclusivity(unchecked)
     private var callback: ((FSEvent, String?, Events) -> Void)?
     private lazy var nativeFire: (String?, Int32, Int32) -> Void = { [unowned(unsafe) self] name, events, _ in
         self.callback?(self, name, Events(rawValue: events))

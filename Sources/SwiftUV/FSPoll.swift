@@ -8,6 +8,7 @@ import NativeLoop
 ///
 /// The corresponding libuv type is `uv_fs_poll_t`.
 public final class FSPoll: Handle {
+    @exclusivity(unchecked)
     private var callback: ((FSPoll, UVError?, FileStat, FileStat) -> Void)?
     private lazy var nativeFire: (Int32, NativeStat, NativeStat) -> Void = { [unowned(unsafe) self] status, previous, current in
         self.callback?(self, status == 0 ? nil : UVError(code: status), FileStat(previous), FileStat(current))

@@ -55,8 +55,11 @@ public struct FileSystemStats: Sendable, Equatable {
 public final class Directory {
     let fs: FileSystem
     /// `uv_dir_t*` (with its entry buffer) or the native `DIR*`.
+    @exclusivity(unchecked)
     private var pointer: OpaquePointer?
+    @exclusivity(unchecked)
     private var entryBuffer: UnsafeMutablePointer<uv_dirent_t>?
+    @exclusivity(unchecked)
     private var capacity = 0
 
     init(fs: FileSystem, pointer: OpaquePointer) {
@@ -142,6 +145,7 @@ public final class FSRequest {
         case uv(UnsafeMutablePointer<uv_fs_t>)
         case native(NativeWork)
     }
+    @exclusivity(unchecked)
     fileprivate var core: Core?
     public let loop: Loop
 
@@ -357,6 +361,7 @@ private final class FSContext {
 
 /// Carries a native result from the pool to the loop thread.
 private final class FSBox: @unchecked Sendable {
+    @exclusivity(unchecked)
     var result = NativeFSResult()
 }
 

@@ -39,7 +39,9 @@ public class Handle {
     /// The handle's kind.
     public let type: HandleType
     let core: Core
+    @exclusivity(unchecked)
     private(set) var state = State.open
+    @exclusivity(unchecked)
     private var closeCallback: ((Handle) -> Void)?
 
     init(loop: Loop, type: HandleType, core: Core) {
@@ -236,6 +238,7 @@ public class Handle {
 
     /// Writes in flight that pass this handle over an IPC pipe: its libuv
     /// memory is kept until they are done.
+    @exclusivity(unchecked)
     var pendingSends = 0
 
     func sendFinished() {

@@ -49,8 +49,11 @@ public final class Loop {
     public let backend: Backend
     private let isDefaultLoop: Bool
     /// Whether `close()` has succeeded.
+    @exclusivity(unchecked)
     public private(set) var isClosed = false
+    @exclusivity(unchecked)
     private var running = false
+    @exclusivity(unchecked)
     private var lastNow: UInt64 = 0
 
     /// The buffer every read of this loop goes into (libuv's suggested 64 KiB),
@@ -61,12 +64,15 @@ public final class Loop {
         readBufferStorage = buffer
         return buffer
     }
+    @exclusivity(unchecked)
     private var readBufferStorage: UnsafeMutableRawBufferPointer?
 
     /// Handles made on this loop whose close has not completed: a debug
     /// counter that tests use to prove nothing leaked.
+    @exclusivity(unchecked)
     public internal(set) var liveHandleCount = 0
     /// Requests submitted on this loop whose callback has not run.
+    @exclusivity(unchecked)
     public internal(set) var liveRequestCount = 0
 
     /// Makes a new loop (`uv_loop_init`).

@@ -15,6 +15,7 @@ import Glibc
 public final class Pipe: Stream {
     /// Whether this pipe can pass handles (set at init).
     public let ipc: Bool
+    @exclusivity(unchecked)
     private var connecting = false
 
     /// Makes a pipe handle; `ipc` pipes can send and receive handles.

@@ -52,6 +52,7 @@ public struct ProcessOptions {
 ///
 /// The corresponding libuv type is `uv_process_t`.
 public final class Process: Handle {
+    @exclusivity(unchecked)
     private var exitCallback: ((Process, Int64, Int32) -> Void)?
 
     private init(loop: Loop, core: Core) {

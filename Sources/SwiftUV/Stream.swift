@@ -354,8 +354,10 @@ struct OwnedBuffer {
 /// submission until its callback, which runs exactly once.
 final class StatusRequest {
     let loop: Loop
+    @exclusivity(unchecked)
     private var callback: ((UVError?) -> Void)?
     /// Bookkeeping of the handle, run before the user's callback.
+    @exclusivity(unchecked)
     var onComplete: (() -> Void)?
 
     init(loop: Loop, callback: ((UVError?) -> Void)?) {
@@ -401,7 +403,9 @@ final class StatusRequest {
 final class WriteRequest {
     unowned(unsafe) let stream: Stream
     private let buffers: [OwnedBuffer]
+    @exclusivity(unchecked)
     private var callback: ((UVError?) -> Void)?
+    @exclusivity(unchecked)
     private var sentHandle: Handle?
 
     init(stream: Stream, buffers: [OwnedBuffer], callback: ((UVError?) -> Void)?) {

@@ -9,7 +9,6 @@ import NativeLoop
 public final class Timer: Handle {
     @exclusivity(unchecked)
     private var callback: ((Timer) -> Void)?
-    private lazy var nativeFire: () -> Void = { [unowned(unsafe) self] in self.callback?(self) }
 
     /// Makes a stopped timer on `loop`.
     ///
@@ -53,7 +52,8 @@ public final class Timer: Handle {
                 Handle.withOwner(of: t?.pointee.data, as: Timer.self) { timer in timer.callback?(timer) }
             }, timeout, `repeat`))
         } else {
-            nativeTimer.start(timeout: timeout, repeat: `repeat`, callback: nativeFire)
+            // The native timer calls this object back: no closure per timer.
+            nativeTimer.start(timeout: timeout, repeat: `repeat`, target: self)
         }
     }
 
@@ -113,4 +113,8 @@ public final class Timer: Handle {
     }
 
     override func releaseCallbacks() { callback = nil }
+}
+
+extension Timer: NativeTimerTarget {
+    package func nativeTimerFired() { callback?(self) }
 }

@@ -17,10 +17,13 @@ public final class Work {
 
     /// The loop the completion runs on.
     public let loop: Loop
+    @exclusivity(unchecked)
     private var core: Core?
     private let body: @Sendable () -> Void
+    @exclusivity(unchecked)
     private var finish: ((UVError?) -> Void)?
     /// Whether the completion has run.
+    @exclusivity(unchecked)
     public private(set) var isFinished = false
 
     fileprivate init(loop: Loop, body: @escaping @Sendable () -> Void, finish: @escaping (UVError?) -> Void) {
@@ -84,6 +87,7 @@ public final class Work {
 /// Carries a result from the pool thread to the loop thread; the pool's
 /// queue hand-off orders the write before the read.
 private final class ResultBox<T: Sendable>: @unchecked Sendable {
+    @exclusivity(unchecked)
     var value: T?
 }
 

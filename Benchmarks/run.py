@@ -37,33 +37,34 @@ def sh(cmd, cwd=None):
 
 
 def build(wanted):
-    """Builds each contender; returns {name: argv prefix} for those that built."""
+    """Builds each contender; returns {name: (program argv, options after the workload)}."""
     os.makedirs(BUILD, exist_ok=True)
     commands = {}
     if "c" in wanted:
         exe = os.path.join(BUILD, "uvbench")
         if sh(["gcc", "-O2", "-o", exe, os.path.join(HERE, "c", "uvbench.c"), "-luv", "-lpthread"]):
-            commands["c"] = [exe]
+            commands["c"] = ([exe], [])
     if "swiftuv-libuv" in wanted or "swiftuv-native" in wanted:
         pkg = os.path.join(HERE, "swiftuv")
         if sh(["swift", "build", "-c", "release", "--package-path", pkg]):
             exe = os.path.join(pkg, ".build", "release", "swiftuv-bench")
-            commands["swiftuv-libuv"] = [exe, "--backend", "libuv"]
-            commands["swiftuv-native"] = [exe, "--backend", "native"]
+            commands["swiftuv-libuv"] = ([exe], ["--backend", "libuv"])
+            commands["swiftuv-native"] = ([exe], ["--backend", "native"])
     if "node" in wanted and shutil.which("node"):
-        commands["node"] = ["node", os.path.join(HERE, "node", "bench.js")]
+        commands["node"] = (["node", os.path.join(HERE, "node", "bench.js")], [])
     if "nio" in wanted and os.path.exists(os.path.join(HERE, "nio", "Package.swift")):
         pkg = os.path.join(HERE, "nio")
         started = time.time()
         if sh(["swift", "build", "-c", "release", "--package-path", pkg]):
-            commands["nio"] = [os.path.join(pkg, ".build", "release", "nio-bench")]
+            commands["nio"] = ([os.path.join(pkg, ".build", "release", "nio-bench")], [])
         log(f"SwiftNIO build: {time.time() - started:.0f} s")
     return {k: v for k, v in commands.items() if k in wanted}
 
 
-def measure_wait4(argv, workload, quick, timeout):
-    """Like measure, but with os.wait4 so that peak RSS is this child's own."""
-    cmd = argv[:1] + [workload] + (["--quick"] if quick else []) + argv[1:]
+def measure_wait4(command, workload, quick, timeout):
+    """Runs one workload in a child; os.wait4 gives that child's own CPU time and peak RSS."""
+    program, options = command
+    cmd = program + [workload] + (["--quick"] if quick else []) + options
     started = time.time()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out_chunks, err_chunks = [], []

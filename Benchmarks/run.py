@@ -235,6 +235,27 @@ def targets(summary, contenders):
     return lines
 
 
+def markdown(document):
+    """One row per workload: each contender's primary figure and its time ratio to C."""
+    summary, contenders = document["results"], document["contenders"]
+    lines = ["| workload | figure | " + " | ".join(contenders) + " |",
+             "|---|---|" + "---|" * len(contenders)]
+    for w, rows in summary.items():
+        primary = PRIMARY.get(w, "rate")
+        c_value = rows.get("c", {}).get("metrics", {}).get(primary)
+        cells = []
+        for c in contenders:
+            row = rows.get(c, {})
+            value = row.get("metrics", {}).get(primary)
+            if value is None:
+                cells.append("n/a" if "unsupported" in row else "error" if "error" in row else "-")
+                continue
+            r = time_ratio(primary, value, c_value)
+            cells.append(fmt(value, primary) + ("" if c == "c" or r is None else f" ({r:.2f}x)"))
+        lines.append(f"| {w} | {primary} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def chart(summary, contenders, title):
     """Grouped bars: each workload's primary figure as a time ratio to C."""
     colors = {"c": "#6b7280", "swiftuv-libuv": "#2563eb", "swiftuv-native": "#059669", "node": "#d97706", "nio": "#db2777"}
@@ -277,7 +298,12 @@ def main():
     parser.add_argument("--rounds", type=int, default=None, help="rounds per contender (default 3, quick 1)")
     parser.add_argument("--only", default="", help="comma-separated workloads")
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
+    parser.add_argument("--markdown", metavar="JSON", help="print a results file as a Markdown table, run nothing")
     args = parser.parse_args()
+    if args.markdown:
+        with open(args.markdown) as f:
+            print(markdown(json.load(f)))
+        return
     rounds = args.rounds or (1 if args.quick else 3)
     workloads = [w for w in WORKLOADS if not args.only or w in args.only.split(",")]
     wanted = args.contenders.split(",")

@@ -111,51 +111,63 @@ extension NativeEventLoop {
 /// A binary min-heap of timers ordered by (due, start id), each timer knowing
 /// its index so that stop is O(log n).
 final class TimerHeap {
+    /// Unretained: a timer in the heap is active, hence open, hence owned by
+    /// the loop's handle list; removing it from the heap comes first when it
+    /// stops or closes. No reference counting while sifting.
     @exclusivity(unchecked)
-    private var items: [NativeTimer] = []
+    private var items: [Unmanaged<NativeTimer>] = []
 
-    var min: NativeTimer? { items.first }
+    var min: NativeTimer? { items.first?.takeUnretainedValue() }
 
     @inline(__always)
-    private static func less(_ a: NativeTimer, _ b: NativeTimer) -> Bool {
-        a.due != b.due ? a.due < b.due : a.startID < b.startID
+    private static func less(_ a: Unmanaged<NativeTimer>, _ b: Unmanaged<NativeTimer>) -> Bool {
+        a._withUnsafeGuaranteedRef { a in
+            b._withUnsafeGuaranteedRef { b in a.due != b.due ? a.due < b.due : a.startID < b.startID }
+        }
+    }
+
+    @inline(__always)
+    private static func setIndex(_ t: Unmanaged<NativeTimer>, _ i: Int) {
+        t._withUnsafeGuaranteedRef { $0.heapIndex = i }
     }
 
     func insert(_ t: NativeTimer) {
         t.heapIndex = items.count
-        items.append(t)
-        siftUp(items.count - 1)
+        items.append(Unmanaged.passUnretained(t))
+        items.withUnsafeMutableBufferPointer { Self.siftUp($0, $0.count - 1) }
     }
 
     func remove(_ t: NativeTimer) {
         let i = t.heapIndex
-        guard i >= 0, i < items.count, items[i] === t else { return }
+        guard i >= 0, i < items.count, items[i].toOpaque() == Unmanaged.passUnretained(t).toOpaque() else { return }
         let last = items.count - 1
         if i != last {
             items.swapAt(i, last)
-            items[i].heapIndex = i
+            Self.setIndex(items[i], i)
         }
         items.removeLast()
         t.heapIndex = -1
         if i < items.count {
-            siftDown(i)
-            siftUp(i)
+            items.withUnsafeMutableBufferPointer { buffer in
+                Self.siftDown(buffer, i)
+                Self.siftUp(buffer, i)
+            }
         }
     }
 
-    private func siftUp(_ start: Int) {
+    private static func siftUp(_ items: UnsafeMutableBufferPointer<Unmanaged<NativeTimer>>, _ start: Int) {
         var i = start
         while i > 0 {
             let parent = (i - 1) / 2
-            guard Self.less(items[i], items[parent]) else { break }
+            guard less(items[i], items[parent]) else { break }
             items.swapAt(i, parent)
-            items[i].heapIndex = i
-            items[parent].heapIndex = parent
+            setIndex(items[i], i)
+            setIndex(items[parent], parent)
             i = parent
         }
     }
 
-    private func siftDown(_ start: Int) {
+    private static func siftDown(_ items: UnsafeMutableBufferPointer<Unmanaged<NativeTimer>>, _ start: Int) {
         var i = start
         let n = items.count
         while true {
@@ -163,11 +175,11 @@ final class TimerHeap {
             if l >= n { break }
             var smallest = l
             let r = l + 1
-            if r < n && Self.less(items[r], items[l]) { smallest = r }
-            guard Self.less(items[smallest], items[i]) else { break }
+            if r < n && less(items[r], items[l]) { smallest = r }
+            guard less(items[smallest], items[i]) else { break }
             items.swapAt(i, smallest)
-            items[i].heapIndex = i
-            items[smallest].heapIndex = smallest
+            setIndex(items[i], i)
+            setIndex(items[smallest], smallest)
             i = smallest
         }
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs the benchmark workloads (WORKLOADS.md) on every contender, interleaved,
-and prints a table per workload; writes results/latest.json and
-results/latest.svg (and a timestamped copy of the JSON).
+and prints a table per workload; writes results/latest-full.json (or
+latest-quick.json), a chart beside it, and a timestamped copy of the JSON.
 
     python3 Benchmarks/run.py [--quick] [--rounds N] [--only w1,w2] [--contenders c,swiftuv-libuv,...]
 """
@@ -362,12 +362,13 @@ def main():
     document = {"date": stamp, "mode": "quick" if args.quick else "full", "rounds": rounds, "machine": info,
                 "contenders": contenders, "results": summary, "runs": raw,
                 "seconds": round(time.time() - started, 1)}
-    for name in (f"{stamp}-{document['mode']}.json", "latest.json"):
+    # latest-full.* and latest-quick.*: a quick run does not replace the full figures.
+    for name in (f"{stamp}-{document['mode']}.json", f"latest-{document['mode']}.json"):
         with open(os.path.join(RESULTS, name), "w") as f:
             json.dump(document, f, indent=1, default=str)
-    with open(os.path.join(RESULTS, "latest.svg"), "w") as f:
+    with open(os.path.join(RESULTS, f"latest-{document['mode']}.svg"), "w") as f:
         f.write(chart(summary, contenders, f"SwiftUV benchmarks, {document['mode']} run of {stamp}"))
-    print(f"\nwrote {os.path.relpath(RESULTS, ROOT)}/latest.json, latest.svg ({time.time() - started:.0f} s of runs)")
+    print(f"\nwrote {os.path.relpath(RESULTS, ROOT)}/latest-{document['mode']}.json and .svg ({time.time() - started:.0f} s of runs)")
 
 
 if __name__ == "__main__":

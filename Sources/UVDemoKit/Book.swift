@@ -181,17 +181,8 @@ final class DelayServer: @unchecked Sendable {
     func join() { thread?.join() }
 
     private func serve(_ loop: Loop, _ trace: Trace, _ ready: DispatchSemaphore) throws(UVError) {
-        let listener = try TCP(loop: loop)
-        try listener.bind(try SocketAddress(ip: "127.0.0.1", port: 0))
-        try listener.listen { [unowned listener] error in
-            guard error == nil, let client = try? TCP(loop: loop) else { return }
-            do {
-                try listener.accept(client)
-            } catch {
-                try? client.close()
-                return
-            }
-            try? listener.close()
+        let address = try acceptOne(loop) { result in
+            guard case .success(let client) = result else { return trace.log("accept failed") }
             var request: [UInt8] = []
             try? client.readStart(bytes: { result in
                 guard case .success(let bytes) = result else { try? client.close(); return }
@@ -214,7 +205,7 @@ final class DelayServer: @unchecked Sendable {
                 }
             })
         }
-        port = try listener.localAddress().port ?? 0
+        port = address.port ?? 0
         trace.log("delay server listening on 127.0.0.1")
         ready.signal()
     }

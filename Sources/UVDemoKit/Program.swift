@@ -92,6 +92,32 @@ func setTimeout(_ loop: Loop, _ milliseconds: UInt64, _ body: @escaping () -> Vo
     }
 }
 
+/// A TCP server on 127.0.0.1 (on a port the kernel picks) that accepts one
+/// connection, closes itself, and hands the connection to `accepted`.
+/// Returns the address to connect to.
+func acceptOne(_ loop: Loop, _ accepted: @escaping (Result<TCP, UVError>) -> Void) throws(UVError) -> SocketAddress {
+    let listener = try TCP(loop: loop)
+    try listener.bind(try SocketAddress(ip: "127.0.0.1", port: 0))
+    try listener.listen { [unowned listener] error in
+        if let error { return accepted(.failure(error)) }
+        let connection: TCP
+        do throws(UVError) {
+            connection = try TCP(loop: loop)
+        } catch {
+            return accepted(.failure(error))
+        }
+        do throws(UVError) {
+            try listener.accept(connection)
+        } catch {
+            try? connection.close()
+            return accepted(.failure(error))
+        }
+        try? listener.close()
+        accepted(.success(connection))
+    }
+    return try listener.localAddress()
+}
+
 /// A helper thread of a demo program (a server on a loop of its own, a
 /// signal sender), joined at the end of the program.
 final class HelperThread: @unchecked Sendable {

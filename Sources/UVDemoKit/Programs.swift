@@ -60,18 +60,9 @@ extension DemoProgram {
         """
     ) { loop, trace, _ in
         let rounds = 5
-        let server = try TCP(loop: loop)
-        try server.bind(try SocketAddress(ip: "127.0.0.1", port: 0))
-        try server.listen { [unowned server] error in
-            guard error == nil, let connection = try? TCP(loop: loop) else { return }
-            do {
-                try server.accept(connection)
-            } catch {
-                trace.log("server: accept failed: \(error)")
-                return
-            }
+        let address = try acceptOne(loop) { result in
+            guard case .success(let connection) = result else { return trace.log("server: accept failed: \(result)") }
             trace.log("server: accepted a connection", tie: "handshake")
-            try? server.close()
             try? connection.readStart(bytes: { result in
                 switch result {
                 case .success(let bytes):
@@ -86,7 +77,6 @@ extension DemoProgram {
                 }
             })
         }
-        let address = try server.localAddress()
         trace.log("server: listening on 127.0.0.1")
 
         let client = try TCP(loop: loop)

@@ -103,9 +103,6 @@ public final class Trace: @unchecked Sendable {
         live?(event)
     }
 
-    /// Milliseconds since the trace started.
-    public var elapsed: Double { Double(hrtime() - start) / 1_000_000 }
-
     /// Everything logged so far, in the order it was logged.
     public var events: [TraceEvent] {
         lock.lock()

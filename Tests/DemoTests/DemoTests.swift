@@ -234,16 +234,13 @@ struct ProgramTests {
         return (output, status == 0 && ran, log)
     }
 
-    static func scratch() throws -> String {
-        var template = Array("\(NSTemporaryDirectory())/uvdemo-test-XXXXXX".utf8CString)
-        return String(cString: try #require(mkdtemp(&template)))
-    }
-
     @Test("compare: each program does the same on both backends; its JSON parses; its timeline is well-formed",
           arguments: DemoProgram.all.map(\.name))
     func compare(program: String) throws {
-        let directory = try Self.scratch()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // The programs' own scratch folders, removed at `finish`.
+        let context = DemoContext()
+        defer { context.finish() }
+        let directory = try context.scratchDirectory()
         let timeline = directory + "/\(program)." + (program == "book" ? "html" : "svg")
         let run = try Self.uvdemo(["compare", program, "--json", "--check", "--timeline", timeline], in: directory)
         #expect(run.passed, "\(run.log.suffix(3000))")

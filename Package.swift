@@ -23,7 +23,7 @@ let package = Package(
         // The from-scratch engine: Glibc and kernel headers only, never CUV.
         .target(name: "NativeLoop", dependencies: ["CNativeSystem"]),
         // The public API over both backends.
-        .target(name: "SwiftUV", dependencies: ["CUV", "NativeLoop"]),
+        .target(name: "SwiftUV", dependencies: ["CUV", "NativeLoop", "CNativeSystem"]),
         // uvdemo's programs, trace, comparison and renderings, and its command line.
         .target(name: "UVDemoKit", dependencies: [
             "SwiftUV", .product(name: "ArgumentParser", package: "swift-argument-parser"),

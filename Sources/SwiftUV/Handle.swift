@@ -43,6 +43,10 @@ public class Handle {
     private(set) var state = State.open
     @exclusivity(unchecked)
     private var closeCallback: ((Handle) -> Void)?
+    /// Run when a close starts: async operations that no libuv callback
+    /// would end (a task awaiting a read, an accept, a sleep, an exit).
+    @exclusivity(unchecked)
+    var closeHooks: [() -> Void] = []
 
     init(loop: Loop, type: HandleType, core: Core) {
         self.loop = loop
@@ -91,6 +95,7 @@ public class Handle {
     /// code libuv itself gives for that call on a closing handle.
     @inline(__always)
     final func ensureOpen(_ operation: @autoclosure () -> String, code: UVError = .invalidArgument) throws(UVError) {
+        loop.checkThread("\(type.rawValue) handle: \(operation())")
         if state != .open {
             throw code.with(context: "\(operation()): the \(type.rawValue) handle is \(state == .closing ? "closing" : "closed")")
         }
@@ -220,6 +225,11 @@ public class Handle {
         try start(core)
         state = .closing
         closeCallback = callback
+        if !closeHooks.isEmpty {
+            let hooks = closeHooks
+            closeHooks = []
+            for hook in hooks { hook() }
+        }
     }
 
     static let uvCloseCallback: uv_close_cb = { h in

@@ -4,6 +4,7 @@ import NativeLoop
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// Which engine runs a loop: libuv itself, or SwiftUV's from-scratch loop
 /// that follows libuv 1.44.2's rules.
@@ -53,6 +54,16 @@ public final class Loop {
     public private(set) var isClosed = false
     @exclusivity(unchecked)
     private var running = false
+    /// Which thread is running the loop now (0: none); read from any thread.
+    let thread = LoopThread()
+    /// Made on first use of `executor`.
+    @exclusivity(unchecked)
+    var executorStorage: LoopExecutor?
+    /// Suspended async operations (tasks awaiting a timer, a read, a
+    /// request...) whose continuation has not been resumed yet: a debug
+    /// counter that tests use to prove every continuation resumed once.
+    @exclusivity(unchecked)
+    public internal(set) var suspendedOperationCount = 0
     @exclusivity(unchecked)
     private var lastNow: UInt64 = 0
 
@@ -149,8 +160,30 @@ public final class Loop {
     }
 
     func ensureOpen(_ operation: @autoclosure () -> String) throws(UVError) {
+        checkThread(operation())
         if isClosed { throw UVError.invalidArgument.with(context: "\(operation()): the loop is closed") }
     }
+
+    /// In debug builds, stops the program with a clear message when a
+    /// loop-bound call comes from a thread other than the one running the
+    /// loop: a data race on the loop's state, which libuv would not notice.
+    /// (While no thread runs the loop, any thread may set things up.)
+    @inline(__always)
+    func checkThread(_ operation: @autoclosure () -> String) {
+        #if DEBUG
+        let owner = thread.owner.load(ordering: .relaxed)
+        if owner != 0 && owner != UInt(pthread_self()) {
+            fatalError(
+                "SwiftUV: \(operation()) was called on thread \(LoopThread.name(UInt(pthread_self()))) while thread "
+                    + "\(LoopThread.name(owner)) runs its loop. A loop and its handles and requests belong to the thread "
+                    + "that runs the loop: from other threads, use an AsyncSender, or run the code as a task on "
+                    + "`loop.executor` (loop.task { ... }).")
+        }
+        #endif
+    }
+
+    /// Whether the calling thread is the one running this loop.
+    var isOnLoopThread: Bool { thread.owner.load(ordering: .relaxed) == UInt(pthread_self()) }
 
     // MARK: Running
 
@@ -162,10 +195,17 @@ public final class Loop {
     /// The corresponding libuv function is `uv_run`.
     @discardableResult
     public func run(_ mode: RunMode = .default) throws(UVError) -> Bool {
-        try ensureOpen("Loop.run")
+        if isClosed { throw UVError.invalidArgument.with(context: "Loop.run: the loop is closed") }
+        // Claim the loop for this thread; a second runner (here or on another
+        // thread) gets busy, before it touches anything.
+        let me = UInt(pthread_self())
+        guard thread.owner.compareExchange(expected: 0, desired: me, ordering: .acquiring).exchanged else {
+            throw UVError.busy.with(context: "Loop.run: the loop is already running")
+        }
+        defer { thread.owner.store(0, ordering: .releasing) }
+        executorStorage?.adoptRemoteJobs()
         switch core {
         case .uv(let loop):
-            if running { throw UVError.busy.with(context: "Loop.run: the loop is already running") }
             running = true
             defer { running = false }
             let m: uv_run_mode
@@ -300,6 +340,13 @@ public final class Loop {
     /// is in flight.
     public func close() throws(UVError) {
         try ensureOpen("Loop.close")
+        // The executor's own handles go last, once nothing else is left.
+        if let executor = executorStorage, thread.owner.load(ordering: .relaxed) == 0,
+           liveHandleCount == 0, liveRequestCount == 0 {
+            try executor.shutDown()
+            executorStorage = nil
+            _ = try run(.noWait)
+        }
         switch core {
         case .uv(let loop):
             if running { throw UVError.busy.with(context: "Loop.close: the loop is running") }

@@ -79,8 +79,7 @@ public final class Process: Handle {
             process.exitCallback = onExit
             let status = withProcessOptions(options) { (opts: inout uv_process_options_t) in
                 opts.exit_cb = { h, status, signal in
-                    let p = Handle.owner(of: h?.pointee.data, as: Process.self)
-                    p.exitCallback?(p, status, signal)
+                    Handle.owner(of: h?.pointee.data, as: Process.self).exited(status, signal)
                 }
                 // uv_spawn initialises the handle (not its data) first,
                 // so a failed spawn leaves a handle that must be closed.
@@ -124,7 +123,7 @@ public final class Process: Handle {
                 try native.spawn(file: options.file, arguments: options.arguments, environment: options.environment,
                                  cwd: options.workingDirectory, stdio: fds, detached: options.detached,
                                  uid: options.uid, gid: options.gid) { [unowned(unsafe) process] status, signal in
-                    process.exitCallback?(process, status, signal)
+                    process.exited(status, signal)
                 }
                 opened = true
                 for (p, fd, parentReads, parentWrites) in parentEnds {
@@ -173,6 +172,46 @@ public final class Process: Handle {
     }
 
     override func releaseCallbacks() { exitCallback = nil }
+
+    /// The exit status and the signal that ended the process (0 if none),
+    /// once it has exited.
+    @exclusivity(unchecked)
+    public private(set) var exitStatus: (status: Int64, signal: Int32)?
+    @exclusivity(unchecked)
+    private var exitWaiters: [Suspension<(status: Int64, signal: Int32)>] = []
+
+    private func exited(_ status: Int64, _ signal: Int32) {
+        exitStatus = (status, signal)
+        exitCallback?(self, status, signal)
+        let waiters = exitWaiters
+        exitWaiters = []
+        for waiter in waiters { waiter.resume(returning: (status, signal)) }
+    }
+
+    /// Returns the exit status and the signal that ended the process (0 if
+    /// none), waiting for the exit if it has not happened. Cancelling the
+    /// task stops the wait (not the process) and throws
+    /// `CancellationError`; closing the handle first throws
+    /// `UVError.cancelled`.
+    nonisolated(nonsending)
+    public func waitUntilExit() async throws -> (status: Int64, signal: Int32) {
+        loop.checkAwaitingThread("Process.waitUntilExit")
+        if let status = exitStatus { return status }
+        return try await loop.suspend("Process.waitUntilExit") { (s: Suspension<(status: Int64, signal: Int32)>) in
+            if exitWaiters.isEmpty {
+                closeHooks.append { [unowned self] in
+                    let waiters = exitWaiters
+                    exitWaiters = []
+                    for waiter in waiters { waiter.resume(throwing: UVError.cancelled.with(context: "Process.waitUntilExit: the handle was closed")) }
+                }
+            }
+            exitWaiters.append(s)
+            s.onCancel = { [self] in
+                exitWaiters.removeAll { $0 === s }
+                s.resume(throwing: CancellationError())
+            }
+        }
+    }
 
     /// Calls `body` with `options` in libuv's C form, valid during the call.
     private static func withProcessOptions(_ options: ProcessOptions, _ body: (inout uv_process_options_t) -> Int32) -> Int32 {

@@ -155,4 +155,7 @@ int cnative_spawn(const char *file, char *const argv[], char *const envp[], cons
                   int *stdio_fds, int stdio_count, int detached,
                   int set_uid, unsigned int uid, int set_gid, unsigned int gid, int *pid);
 
+/* The name of a thread of this process (pthread_getname_np), for messages. */
+int cnative_thread_name(unsigned long thread, char *buffer, unsigned long length);
+
 #endif

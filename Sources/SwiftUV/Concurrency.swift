@@ -87,24 +87,28 @@ extension Loop {
     }
 
     /// Suspends the calling task until `start`'s operation resumes the
-    /// suspension. Cancellation of the task is posted to the loop thread,
-    /// where it runs the suspension's `onCancel` if it is still pending.
-    nonisolated(nonsending)
-    func suspend<T>(_ operation: String, _ start: (Suspension<T>) throws -> Void) async throws -> T {
+    /// suspension; `start` runs on the loop thread as the task suspends.
+    /// Cancellation of the task is posted to the loop thread, where it runs
+    /// the suspension's `onCancel` if it is still pending.
+    func suspend<T>(_ operation: String, isolation: isolated (any Actor)? = #isolation,
+                    _ start: (Suspension<T>) throws -> Void) async throws -> T {
         checkAwaitingThread(operation)
         try Task.checkCancellation()
         try ensureOpen(operation)
         let suspension = Suspension<T>(loop: self)
         let executor = self.executor
         let box = LoopBound(value: suspension)
-        return try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { (c: UnsafeContinuation<T, any Error>) in
+        // The closures name `isolation`, which keeps them on the caller's
+        // executor (an actor on the loop, or the loop's task executor).
+        return try await withTaskCancellationHandler(operation: {
+            _ = isolation
+            return try await withUnsafeThrowingContinuation(isolation: isolation) { (c: UnsafeContinuation<T, any Error>) in
                 suspension.begin(c)
                 do { try start(suspension) } catch { suspension.resume(throwing: error) }
             }
-        } onCancel: {
+        }, onCancel: {
             executor.post { box.value.cancel() }
-        }
+        }, isolation: isolation)
     }
 
     // MARK: Tasks
@@ -132,16 +136,28 @@ extension Loop {
     /// is not closed; other tasks left suspended continue when it runs
     /// again. Not from a callback of this loop (`UVError.busy`).
     ///
+    /// Call it from nonisolated code. A closure isolated to an actor (top
+    /// level code in `main.swift` is `@MainActor`) would run its jobs on that
+    /// actor, which for the main actor waits for the main thread: the thread
+    /// running the loop. Such a body is refused with `UVError.invalidArgument`.
+    ///
     /// ```swift
-    /// let loop = try Loop(backend: .native)
-    /// try loop.run {
-    ///     try await loop.sleep(for: .milliseconds(10))
+    /// nonisolated func main() throws {
+    ///     let loop = try Loop(backend: .native)
+    ///     try loop.run {
+    ///         try await loop.sleep(for: .milliseconds(10))
+    ///     }
     /// }
     /// ```
-    public func run<T>(_ body: @escaping () async throws -> T) throws -> T {
+    public func run<T: Sendable>(_ body: @isolated(any) @escaping () async throws -> T) throws -> T {
         if isClosed { throw UVError.invalidArgument.with(context: "Loop.run: the loop is closed") }
         if thread.owner.load(ordering: .relaxed) != 0 {
             throw UVError.busy.with(context: "Loop.run: the loop is already running")
+        }
+        if let actor = body.isolation {
+            throw UVError.invalidArgument.with(
+                context: "Loop.run { }: the body is isolated to \(type(of: actor)) and would run there, not on the loop "
+                    + "(top-level code in main.swift is @MainActor); call Loop.run from a nonisolated function")
         }
         let executor = self.executor
         let slot = LoopBound(value: ResultSlot<T>())

@@ -48,7 +48,10 @@ final class LoopThread: Sendable {
 /// the program with a message (their tasks could never finish).
 public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendable {
     enum Item {
+        /// A job of a task that prefers the loop.
         case job(UnownedJob)
+        /// A job of an actor whose executor is the loop.
+        case actorJob(UnownedJob)
         /// Loop-thread work posted from elsewhere (a task's cancellation).
         case call(() -> Void)
     }
@@ -59,6 +62,7 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
     }
 
     private let thread: LoopThread
+    private weak var owner: Loop?
     private let lock = Lock()
     // Guarded by `lock`.
     private var remote: [Item] = []
@@ -73,10 +77,15 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
 
     init(loop: Loop) throws(UVError) {
         thread = loop.thread
+        owner = loop
         switch loop.core {
         case .uv(let l):
+            // `data` stays nil: that is how `Loop.walk` tells these two from
+            // SwiftUV's handles.
             let idle = UnsafeMutablePointer<uv_idle_t>.allocate(capacity: 1)
+            idle.initialize(to: uv_idle_t())
             let async = UnsafeMutablePointer<uv_async_t>.allocate(capacity: 1)
+            async.initialize(to: uv_async_t())
             var status = uv_idle_init(l, idle)
             if status == 0 {
                 status = uv_async_init(l, async) { a in
@@ -113,9 +122,13 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
         submit(.job(UnownedJob(job)))
     }
 
+    /// The serial executor for actors: the same queue, but its jobs run
+    /// isolated to it (see `run`).
     public func asUnownedSerialExecutor() -> UnownedSerialExecutor {
-        UnownedSerialExecutor(ordinary: self)
+        actorExecutor.asUnownedSerialExecutor()
     }
+
+    private lazy var actorExecutor = LoopActorExecutor(self)
 
     public func asUnownedTaskExecutor() -> UnownedTaskExecutor {
         UnownedTaskExecutor(ordinary: self)
@@ -127,6 +140,15 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
 
     public func checkIsolated() {
         precondition(isOnLoopThread, "SwiftUV: expected to be on the thread running the loop of this executor")
+    }
+
+    /// The loop, for code isolated to this executor (an actor whose
+    /// executor it is, a task on the loop): it must run on the loop's thread.
+    public var loop: Loop {
+        guard isOnLoopThread, let loop = owner else {
+            fatalError("SwiftUV: LoopExecutor.loop used off the thread running the loop")
+        }
+        return loop
     }
 
     var isOnLoopThread: Bool { thread.owner.load(ordering: .relaxed) == UInt(pthread_self()) }
@@ -145,7 +167,7 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
             lock.unlock()
             // A cancellation arriving after everything finished is harmless;
             // a task's job has nowhere to run.
-            if case .job = item {
+            if case .call = item {} else {
                 fatalError("SwiftUV: a task's job was enqueued on the executor of a closed loop; the task can never finish")
             }
             return
@@ -167,7 +189,15 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
 
     private func run(_ item: Item) {
         switch item {
-        case .job(let job): job.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+        case .job(let job):
+            // A task's job runs on the task executor with no serial
+            // executor: nonisolated code (all of SwiftUV's async calls)
+            // then continues here with no executor hop. Were it run isolated
+            // to the serial executor, every call of a nonisolated async
+            // function would hop (a second trip through the queue).
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        case .actorJob(let job):
+            job.runSynchronously(isolatedTo: actorExecutor.asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
         case .call(let body): body()
         }
     }
@@ -268,6 +298,18 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
         }
         hooks = nil
     }
+}
+
+/// The loop's serial executor, for actors: it queues their jobs on the
+/// loop's executor, marked to run isolated to it.
+final class LoopActorExecutor: SerialExecutor, @unchecked Sendable {
+    unowned let loopExecutor: LoopExecutor
+    init(_ loopExecutor: LoopExecutor) { self.loopExecutor = loopExecutor }
+
+    func enqueue(_ job: consuming ExecutorJob) { loopExecutor.submit(.actorJob(UnownedJob(job))) }
+    func asUnownedSerialExecutor() -> UnownedSerialExecutor { UnownedSerialExecutor(ordinary: self) }
+    func isIsolatingCurrentContext() -> Bool? { loopExecutor.isOnLoopThread }
+    func checkIsolated() { loopExecutor.checkIsolated() }
 }
 
 extension Loop {

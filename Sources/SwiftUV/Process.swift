@@ -198,6 +198,7 @@ public final class Process: Handle {
         loop.checkAwaitingThread("Process.waitUntilExit")
         if let status = exitStatus { return status }
         return try await loop.suspend("Process.waitUntilExit") { (s: Suspension<(status: Int64, signal: Int32)>) in
+            if let status = exitStatus { return s.resume(returning: status) }
             if exitWaiters.isEmpty {
                 closeHooks.append { [unowned self] in
                     let waiters = exitWaiters

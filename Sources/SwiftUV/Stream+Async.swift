@@ -121,15 +121,13 @@ final class ChunkReader {
     func next() async throws -> [UInt8]? {
         stream.loop.checkAwaitingThread("Stream.chunks: next()")
         if let chunk = take() { return chunk }
-        switch end {
-        case .failed(let error):
-            end = .finished
-            throw error
-        case .some: return nil
-        case nil: break
-        }
+        if let done = finish() { return try done.get() }
         try startReading()
         return try await stream.loop.suspend("Stream.chunks: next()") { (s: Suspension<[UInt8]?>) in
+            // Decided here, on the loop thread as the task suspends: a read
+            // may have come in while the task was on its way.
+            if let chunk = take() { return s.resume(returning: chunk) }
+            if let done = finish() { return s.resume(with: done.mapError { $0 }) }
             waiter = s
             s.onCancel = { [self] in
                 waiter = nil
@@ -137,6 +135,18 @@ final class ChunkReader {
                 end = .finished
                 s.resume(throwing: CancellationError())
             }
+        }
+    }
+
+    /// What `next()` gives once the stream has ended: nil, or the read
+    /// error once (then nil).
+    private func finish() -> Result<[UInt8]?, UVError>? {
+        switch end {
+        case .failed(let error):
+            end = .finished
+            return .failure(error)
+        case .some: return .success(nil)
+        case nil: return nil
         }
     }
 
@@ -261,15 +271,17 @@ final class Acceptor<Client: Stream> {
     func next() async throws -> Client? {
         server.loop.checkAwaitingThread("connections: next()")
         if closed { return nil }
-        if let error = failure {
-            failure = nil
-            throw error
-        }
-        if pending > 0 {
-            pending -= 1
-            return try acceptOne()
-        }
         return try await server.loop.suspend("connections: next()") { (s: Suspension<Client?>) in
+            // Decided on the loop thread as the task suspends.
+            if closed { return s.resume(returning: nil) }
+            if let error = failure {
+                failure = nil
+                return s.resume(throwing: error)
+            }
+            if pending > 0 {
+                pending -= 1
+                return s.resume(returning: try acceptOne())
+            }
             waiter = s
             s.onCancel = { [self] in
                 waiter = nil

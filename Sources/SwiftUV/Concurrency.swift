@@ -58,7 +58,10 @@ final class Suspension<T> {
     func complete(_ result: Result<T, UVError>) {
         switch result {
         case .success(let value): resume(returning: value)
-        case .failure(let error): resume(throwing: isCancelled && error == .cancelled ? CancellationError() : error)
+        case .failure(let error):
+            // ECANCELED, or EAI_CANCELED from a lookup.
+            let stopped = error == .cancelled || error == .dnsCancelled
+            resume(throwing: isCancelled && stopped ? CancellationError() : error)
         }
     }
 

@@ -523,3 +523,61 @@ struct AsyncTests {
         }
     }
 }
+
+extension ThreadPoolTests {
+    @Test("cancelling a task awaiting queued pool work, fs and DNS requests cancels them: CancellationError, the work never runs", arguments: backends)
+    func asyncCancelQueued(backend: Backend) async throws {
+        final class Ran: Sendable { let count = Atomic<Int>(0) }
+        let ran = Ran()
+        try await withAsyncLoop(backend) { loop in
+            let (_, release) = try occupyPool(loop)
+            let work: Task<Void, any Error> = loop.task { try await loop.queueWork { _ = ran.count.add(1, ordering: .relaxed) } }
+            let stat: Task<Void, any Error> = loop.task { _ = try await loop.fs.stat("/") }
+            let lookup: Task<Void, any Error> = loop.task { _ = try await loop.getAddressInfo(host: "localhost") }
+            try await loop.sleep(for: .milliseconds(5))
+            #expect(loop.suspendedOperationCount == 3, "three requests queued behind the busy pool")
+            for t in [work, stat, lookup] { t.cancel() }
+            for t in [work, stat, lookup] {
+                #expect(await throwsCancellation { try await t.value })
+            }
+            release()
+            // Work already running is not stopped: its result arrives.
+            let gate = Ran()
+            let running = loop.task { () -> Int in
+                try await loop.queueWork { () -> Int in
+                    gate.count.store(1, ordering: .releasing)
+                    usleep(20_000)
+                    return 7
+                }
+            }
+            while gate.count.load(ordering: .acquiring) == 0 { try await loop.sleep(for: .milliseconds(1)) }
+            running.cancel()
+            #expect(try await running.value == 7)
+        }
+        #expect(ran.count.load(ordering: .relaxed) == 0, "the cancelled work never ran")
+    }
+}
+
+extension SignalTests {
+    @Test("a process's exit awaited; cancelling the wait leaves the process running", arguments: backends)
+    func asyncProcessExit(backend: Backend) async throws {
+        try await withAsyncLoop(backend) { loop in
+            let quick = try Process.spawn(loop: loop, ProcessOptions(file: "sh", arguments: ["sh", "-c", "exit 3"]))
+            let exit = try await quick.waitUntilExit()
+            #expect(exit.status == 3 && exit.signal == 0)
+            #expect(try await quick.waitUntilExit().status == 3, "asked again after the exit")
+            try quick.close()
+
+            let slow = try Process.spawn(loop: loop, ProcessOptions(file: "sleep", arguments: ["sleep", "30"]))
+            let waiting = loop.task { try await slow.waitUntilExit() }
+            try await loop.sleep(for: .milliseconds(10))
+            waiting.cancel()
+            #expect(await throwsCancellation { _ = try await waiting.value })
+            #expect(slow.exitStatus == nil, "still running")
+            try slow.kill(SIGTERM)
+            let killed = try await slow.waitUntilExit()
+            #expect(killed.signal == SIGTERM)
+            try slow.close()
+        }
+    }
+}

@@ -234,9 +234,9 @@ struct AsyncTests {
         let ran = Ran()
         try await withAsyncLoop(backend) { loop in
             let executor = loop.executor
-            let started = loop.now
             // The loop blocks in poll (nothing else to do) while tasks made
-            // on other threads arrive.
+            // on other threads arrive. (No time limit: the detached task
+            // waits for a thread of the pool, which other tests may hold.)
             await Task.detached {
                 await withTaskGroup(of: Void.self) { group in
                     for _ in 0..<100 {
@@ -244,7 +244,6 @@ struct AsyncTests {
                     }
                 }
             }.value
-            #expect(loop.now - started < 5000)
         }
         #expect(ran.count.load(ordering: .relaxed) == 100)
     }

@@ -269,6 +269,49 @@ struct Bench {
                 run()
                 report("rate", Double(roundTrips) / elapsed(since: start))
 
+            case "ping_pongs_async":
+                // ping_pongs with async/await only: the server and the client
+                // are tasks on the loop; reads are `chunks()`, writes resume
+                // once the kernel has the bytes.
+                let duration = seconds(5, 1)
+                let server = try TCP(loop: loop)
+                try server.bind(try SocketAddress(ip: "127.0.0.1", port: 0))
+                let connections = try server.connections()
+                let address = try server.localAddress()
+                let deadline = hrtime() + duration * 1_000_000_000
+                var roundTrips = 0
+                let start = hrtime()
+                loop.task {
+                    for try await connection in connections {
+                        loop.task {
+                            for try await chunk in connection.chunks() { try await connection.write(chunk) }
+                            try connection.close()
+                        }
+                    }
+                }
+                loop.task {
+                    let client = try TCP(loop: loop)
+                    try client.setNoDelay(true)
+                    try await client.connect(to: address)
+                    let ping: [UInt8] = Array("PING\n".utf8)
+                    var replies = client.chunks().makeAsyncIterator()
+                    var received = 0
+                    try await client.write(ping)
+                    while let chunk = try await replies.next() {
+                        received += chunk.count
+                        while received >= 5 {
+                            received -= 5
+                            roundTrips += 1
+                        }
+                        if hrtime() >= deadline { break }
+                        try await client.write(ping)
+                    }
+                    try client.close()
+                    try server.close()
+                }
+                run()
+                report("rate", Double(roundTrips) / elapsed(since: start))
+
             case "tcp_pump1", "pipe_pump1":
                 let duration = seconds(5, 1)
                 let tcp = workload == "tcp_pump1"

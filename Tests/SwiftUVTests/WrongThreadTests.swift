@@ -32,10 +32,12 @@ struct WrongThreadTests {
         try loop.run()
     }
 
-    @Test("calling a loop-bound API off the loop's thread stops the program with a clear message", arguments: backends)
+    // Not under AddressSanitizer: its handling of the child's trap can hang.
+    @Test("calling a loop-bound API off the loop's thread stops the program with a clear message",
+          .disabled(if: underAddressSanitizer), arguments: backends)
     func wrongThread(backend: Backend) throws {
         let child = try Subprocess(["/proc/self/exe", "--testing-library", "swift-testing", "--filter", "WrongThreadTests/child"],
-                                   environment: ["SWIFTUV_WRONG_THREAD_BACKEND": backend.rawValue],
+                                   environment: ["SWIFTUV_WRONG_THREAD_BACKEND": backend.rawValue, "SWIFT_BACKTRACE": "enable=no"],
                                    pipeStdout: true, mergeStderr: true)
         let output = child.readAll()
         let status = child.wait()

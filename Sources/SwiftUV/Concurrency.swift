@@ -192,10 +192,17 @@ extension Loop {
         let timeout = try milliseconds(duration)
         try await suspend("Loop.sleep") { (s: Suspension<Void>) in
             let timer = try Timer(loop: self)
-            timer.closeHooks.append { s.resume(throwing: UVError.cancelled.with(context: "Loop.sleep: the timer was closed")) }
-            try timer.start(timeout: timeout) { timer in
-                s.resume(returning: ())
+            timer.closeHooks[ObjectIdentifier(s)] = {
+                s.resume(throwing: UVError.cancelled.with(context: "Loop.sleep: the timer was closed"))
+            }
+            do {
+                try timer.start(timeout: timeout) { timer in
+                    s.resume(returning: ())
+                    try? timer.close()
+                }
+            } catch {
                 try? timer.close()
+                throw error
             }
             s.onCancel = {
                 s.resume(throwing: CancellationError())

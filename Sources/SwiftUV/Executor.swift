@@ -91,7 +91,12 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
                 status = uv_async_init(l, async) { a in
                     LoopExecutor.of(a!.pointee.loop).drainRemote()
                 }
-                if status != 0 { uv_close(UnsafeMutableRawPointer(idle).assumingMemoryBound(to: uv_handle_t.self), LoopExecutor.free) }
+                if status != 0 {
+                    // The close callback frees the idle handle.
+                    uv_close(UnsafeMutableRawPointer(idle).assumingMemoryBound(to: uv_handle_t.self), LoopExecutor.free)
+                    async.deallocate()
+                    throw UVError(code: status).with(context: "Loop.executor")
+                }
             }
             if status != 0 {
                 async.deallocate()
@@ -108,6 +113,7 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
             hooks = .native(idle: idle, async: async)
             async.setCallback { [unowned(unsafe) self] in self.drainRemote() }
         }
+        actorExecutorStorage = LoopActorExecutor(self)
     }
 
     private static func of(_ loop: UnsafeMutablePointer<uv_loop_t>?) -> LoopExecutor {
@@ -128,7 +134,11 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
         actorExecutor.asUnownedSerialExecutor()
     }
 
-    private lazy var actorExecutor = LoopActorExecutor(self)
+    /// Made in init, before any other thread can see this executor.
+    private var actorExecutor: LoopActorExecutor {
+        actorExecutorStorage!
+    }
+    private var actorExecutorStorage: LoopActorExecutor?
 
     public func asUnownedTaskExecutor() -> UnownedTaskExecutor {
         UnownedTaskExecutor(ordinary: self)
@@ -280,6 +290,13 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
     /// Closes the two handles (before the loop closes). `UVError.busy` while
     /// jobs are queued or a task started on the loop is unfinished.
     func shutDown() throws(UVError) {
+        // Cancellations that arrived after their operations finished are
+        // harmless: run them rather than call the loop busy.
+        lock.lock()
+        let calls = remote.filter { if case .call = $0 { return true } else { return false } }
+        remote.removeAll { if case .call = $0 { return true } else { return false } }
+        lock.unlock()
+        for call in calls { run(call) }
         lock.lock()
         defer { lock.unlock() }
         if !remote.isEmpty || !local.isEmpty || keepAliveCount > 0 {

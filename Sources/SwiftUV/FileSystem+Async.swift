@@ -231,19 +231,19 @@ extension FileSystem {
     nonisolated(nonsending)
     public func readFile(_ path: String) async throws -> [UInt8] {
         let fd = try await open(path)
+        var content: [UInt8] = []
         do {
-            var content: [UInt8] = []
             while true {
                 let chunk = try await read(fd, count: 65536)
                 if chunk.isEmpty { break }
                 content += chunk
             }
-            try await close(fd)
-            return content
         } catch {
-            _ = try? await close(fd)
+            closeNow(fd)
             throw error
         }
+        closeNow(fd)
+        return content
     }
 
     /// Replaces a file's content (created with `mode` if missing), on the
@@ -257,11 +257,18 @@ extension FileSystem {
             while offset < data.count {
                 offset += try await write(fd, data[offset...])
             }
-            try await close(fd)
         } catch {
-            _ = try? await close(fd)
+            closeNow(fd)
             throw error
         }
+        closeNow(fd)
+    }
+
+    /// Closes a descriptor at once, on the loop thread (a close of a file
+    /// does not block; done here, a cancelled task cannot skip it, and it
+    /// happens exactly once).
+    private func closeNow(_ fd: Int32) {
+        try? close(fd)
     }
 }
 

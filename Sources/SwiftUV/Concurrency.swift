@@ -153,15 +153,14 @@ extension Loop {
     /// }
     /// ```
     public func run<T: Sendable>(_ body: @isolated(any) @escaping () async throws -> T) throws -> T {
-        if isClosed { throw UVError.invalidArgument.with(context: "Loop.run: the loop is closed") }
-        if thread.owner.load(ordering: .relaxed) != 0 {
-            throw UVError.busy.with(context: "Loop.run: the loop is already running")
-        }
         if let actor = body.isolation {
             throw UVError.invalidArgument.with(
                 context: "Loop.run { }: the body is isolated to \(type(of: actor)) and would run there, not on the loop "
                     + "(top-level code in main.swift is @MainActor); call Loop.run from a nonisolated function")
         }
+        // Claimed first: nothing is queued unless this thread runs the loop.
+        try claim()
+        defer { release() }
         let executor = self.executor
         let slot = LoopBound(value: ResultSlot<T>())
         let operation = LoopBound(value: body)
@@ -175,7 +174,7 @@ extension Loop {
             loop.value.stop()
         }
         while true {
-            let alive = try run(.default)
+            let alive = try runClaimed(.default)
             if let result = slot.value.result { return try result.get() }
             precondition(alive, "SwiftUV: Loop.run { }: the loop ended before its body could finish")
         }

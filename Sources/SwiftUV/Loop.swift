@@ -195,14 +195,25 @@ public final class Loop {
     /// The corresponding libuv function is `uv_run`.
     @discardableResult
     public func run(_ mode: RunMode = .default) throws(UVError) -> Bool {
+        try claim()
+        defer { release() }
+        return try runClaimed(mode)
+    }
+
+    /// Claims the loop for the calling thread: a second runner (here or on
+    /// another thread) gets busy, before it touches anything.
+    func claim() throws(UVError) {
         if isClosed { throw UVError.invalidArgument.with(context: "Loop.run: the loop is closed") }
-        // Claim the loop for this thread; a second runner (here or on another
-        // thread) gets busy, before it touches anything.
         let me = UInt(pthread_self())
         guard thread.owner.compareExchange(expected: 0, desired: me, ordering: .acquiring).exchanged else {
             throw UVError.busy.with(context: "Loop.run: the loop is already running")
         }
-        defer { thread.owner.store(0, ordering: .releasing) }
+    }
+
+    func release() { thread.owner.store(0, ordering: .releasing) }
+
+    /// `run` on a loop this thread has claimed.
+    func runClaimed(_ mode: RunMode) throws(UVError) -> Bool {
         executorStorage?.adoptRemoteJobs()
         switch core {
         case .uv(let loop):

@@ -437,13 +437,14 @@ struct AsyncTests {
             let client = try TCP(loop: loop)
             try await client.connect(to: "127.0.0.1:\(port)")
             let chunks = client.chunks()
+            let got = Counter()
             let reading = loop.task { () -> Int in
-                var n = 0
-                for try await chunk in chunks { n += chunk.count }
-                return n
+                for try await chunk in chunks { got.value += chunk.count }
+                return got.value
             }
             try await client.write("12345")
-            try await loop.sleep(for: .milliseconds(20))
+            // The echo is in; the reader waits for more when the stream closes.
+            while got.value < 5 { try await loop.sleep(for: .milliseconds(2)) }
             try client.close()
             #expect(try await reading.value == 5)
             var it = chunks.makeAsyncIterator()

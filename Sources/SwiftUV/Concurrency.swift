@@ -72,6 +72,16 @@ final class Suspension<T> {
     }
 }
 
+/// A request on the thread pool that can be cancelled while it is queued:
+/// `Work`, `FSRequest`, `DNSRequest`.
+protocol PoolRequest {
+    func cancel() throws(UVError)
+}
+
+extension Work: PoolRequest {}
+extension FSRequest: PoolRequest {}
+extension DNSRequest: PoolRequest {}
+
 extension Suspension where T == Void {
     func complete(_ error: UVError?) { complete(error.map { .failure($0) } ?? .success(())) }
 }
@@ -112,6 +122,18 @@ extension Loop {
         }, onCancel: {
             executor.post { box.value.cancel() }
         }, isolation: isolation)
+    }
+
+    /// Awaits a thread-pool request started by `start` with its completion:
+    /// cancellation cancels it while it is queued.
+    nonisolated(nonsending)
+    func awaitPoolRequest<T, Request: PoolRequest>(
+        _ operation: String, _ start: (@escaping (Result<T, UVError>) -> Void) throws -> Request
+    ) async throws -> T {
+        try await suspend(operation) { (s: Suspension<T>) in
+            let request = try start { s.complete($0) }
+            s.onCancel = { try? request.cancel() }
+        }
     }
 
     // MARK: Tasks
@@ -218,9 +240,8 @@ extension Loop {
     /// finishes and its result is returned.
     nonisolated(nonsending)
     public func queueWork<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        let result: Result<T, any Error> = try await suspend("Loop.queueWork") { (s: Suspension<Result<T, any Error>>) in
-            let request = try queueWork({ Result { try work() } }, completion: { s.complete($0) })
-            s.onCancel = { try? request.cancel() }
+        let result: Result<T, any Error> = try await awaitPoolRequest("Loop.queueWork") { done in
+            try queueWork({ Result { try work() } }, completion: done)
         }
         return try result.get()
     }
@@ -232,9 +253,8 @@ extension Loop {
     /// cancels it (`CancellationError`).
     nonisolated(nonsending)
     public func getAddressInfo(host: String?, service: String? = nil, hints: AddressHints? = nil) async throws -> [AddressInfo] {
-        try await suspend("Loop.getAddressInfo") { (s: Suspension<[AddressInfo]>) in
-            let request = try getAddressInfo(host: host, service: service, hints: hints) { s.complete($0) }
-            s.onCancel = { try? request.cancel() }
+        try await awaitPoolRequest("Loop.getAddressInfo") { done in
+            try getAddressInfo(host: host, service: service, hints: hints, done)
         }
     }
 
@@ -242,9 +262,6 @@ extension Loop {
     /// `getAddressInfo`.
     nonisolated(nonsending)
     public func getNameInfo(_ address: SocketAddress, flags: Int32 = 0) async throws -> (host: String, service: String) {
-        try await suspend("Loop.getNameInfo") { (s: Suspension<(host: String, service: String)>) in
-            let request = try getNameInfo(address, flags: flags) { s.complete($0) }
-            s.onCancel = { try? request.cancel() }
-        }
+        try await awaitPoolRequest("Loop.getNameInfo") { done in try getNameInfo(address, flags: flags, done) }
     }
 }

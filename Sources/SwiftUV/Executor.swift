@@ -292,9 +292,13 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
     func shutDown() throws(UVError) {
         // Cancellations that arrived after their operations finished are
         // harmless: run them rather than call the loop busy.
+        var calls: [Item] = []
         lock.lock()
-        let calls = remote.filter { if case .call = $0 { return true } else { return false } }
-        remote.removeAll { if case .call = $0 { return true } else { return false } }
+        remote.removeAll { item in
+            guard case .call = item else { return false }
+            calls.append(item)
+            return true
+        }
         lock.unlock()
         for call in calls { run(call) }
         lock.lock()

@@ -16,10 +16,7 @@ extension FileSystem {
     /// Awaits the callback form of a call.
     nonisolated(nonsending)
     func awaiting<T>(_ name: String, _ start: (@escaping Completion<T>) throws -> FSRequest) async throws -> T {
-        try await loop.suspend("fs.\(name)") { (s: Suspension<T>) in
-            let request = try start { s.complete($0) }
-            s.onCancel = { try? request.cancel() }
-        }
+        try await loop.awaitPoolRequest("fs.\(name)", start)
     }
 
     /// `open` on the thread pool, awaited.

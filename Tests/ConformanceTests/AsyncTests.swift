@@ -62,13 +62,27 @@ func throwsCancellation(_ body: () async throws -> Void) async -> Bool {
     }
 }
 
+/// A TCP listener on 127.0.0.1 (a port the kernel picks) and its accepted
+/// connections.
+func asyncListener(_ loop: Loop) throws -> (server: TCP, port: Int, connections: Connections<TCP>) {
+    let server = try TCP(loop: loop)
+    try server.bind("127.0.0.1:0")
+    return (server, try server.localAddress().port!, try server.connections())
+}
+
+/// A task counting the connections it accepts until the sequence ends.
+func countingAcceptor(_ loop: Loop, _ connections: Connections<TCP>) -> Task<Int, any Error> {
+    loop.task {
+        var n = 0
+        for try await _ in connections { n += 1 }
+        return n
+    }
+}
+
 /// A TCP server on 127.0.0.1 that echoes every connection, written only
 /// with async/await; the task ends when the listener is closed.
 func asyncEchoServer(_ loop: Loop) throws -> (server: TCP, port: Int, task: Task<Int, any Error>) {
-    let server = try TCP(loop: loop)
-    try server.bind("127.0.0.1:0")
-    let port = try server.localAddress().port!
-    let connections = try server.connections()
+    let (server, port, connections) = try asyncListener(loop)
     let task = loop.task {
         var served = 0
         for try await client in connections {
@@ -342,10 +356,7 @@ struct AsyncTests {
     @Test("cancelling a write the peer does not read closes the stream and throws CancellationError", arguments: backends)
     func cancelWrite(backend: Backend) async throws {
         try await withAsyncLoop(backend) { loop in
-            let server = try TCP(loop: loop)
-            try server.bind("127.0.0.1:0")
-            let port = try server.localAddress().port!
-            let connections = try server.connections()
+            let (server, port, connections) = try asyncListener(loop)
             // The peer is accepted and never read, until the test is done.
             let accepted = loop.task {
                 var it = connections.makeAsyncIterator()
@@ -371,27 +382,15 @@ struct AsyncTests {
     @Test("cancelling a wait for a connection closes the listener; closing a listener ends the sequence", arguments: backends)
     func cancelAccept(backend: Backend) async throws {
         try await withAsyncLoop(backend) { loop in
-            let server = try TCP(loop: loop)
-            try server.bind("127.0.0.1:0")
-            let connections = try server.connections()
-            let waiting = loop.task { () -> Int in
-                var n = 0
-                for try await _ in connections { n += 1 }
-                return n
-            }
+            let (server, _, connections) = try asyncListener(loop)
+            let waiting = countingAcceptor(loop, connections)
             try await loop.sleep(for: .milliseconds(10))
             waiting.cancel()
             #expect(await throwsCancellation { _ = try await waiting.value })
             #expect(server.isClosing)
 
-            let second = try TCP(loop: loop)
-            try second.bind("127.0.0.1:0")
-            let more = try second.connections()
-            let ending = loop.task { () -> Int in
-                var n = 0
-                for try await _ in more { n += 1 }
-                return n
-            }
+            let (second, _, more) = try asyncListener(loop)
+            let ending = countingAcceptor(loop, more)
             try await loop.sleep(for: .milliseconds(10))
             try second.close()
             #expect(try await ending.value == 0)
@@ -401,10 +400,7 @@ struct AsyncTests {
     @Test("several tasks accept from one connections sequence; closing the listener ends them all", arguments: backends)
     func sharedAccept(backend: Backend) async throws {
         try await withAsyncLoop(backend) { loop in
-            let server = try TCP(loop: loop)
-            try server.bind("127.0.0.1:0")
-            let port = try server.localAddress().port!
-            let connections = try server.connections()
+            let (server, port, connections) = try asyncListener(loop)
             let acceptors = (0..<3).map { _ in
                 loop.task { () -> Int in
                     var n = 0
@@ -460,10 +456,7 @@ struct AsyncTests {
         let bound = limit + 65536
         let total = 1 << 20
         try await withAsyncLoop(backend) { loop in
-            let server = try TCP(loop: loop)
-            try server.bind("127.0.0.1:0")
-            let port = try server.localAddress().port!
-            let connections = try server.connections()
+            let (server, port, connections) = try asyncListener(loop)
             // Producer: as fast as the kernel takes it (each write resumes
             // once the kernel has the bytes: well over 100 MB/s on loopback,
             // against the consumer's 1.6 MB/s below; its pace is then set by

@@ -278,8 +278,8 @@ struct Bench {
                 try server.bind(try SocketAddress(ip: "127.0.0.1", port: 0))
                 let connections = try server.connections()
                 let address = try server.localAddress()
-                let deadline = hrtime() + duration * 1_000_000_000
                 var roundTrips = 0
+                var stop = false
                 let start = hrtime()
                 loop.task {
                     for try await connection in connections {
@@ -303,12 +303,13 @@ struct Bench {
                             received -= 5
                             roundTrips += 1
                         }
-                        if hrtime() >= deadline { break }
+                        if stop { break }
                         try await client.write(ping)
                     }
                     try client.close()
                     try server.close()
                 }
+                try after(duration) { stop = true }
                 run()
                 report("rate", Double(roundTrips) / elapsed(since: start))
 

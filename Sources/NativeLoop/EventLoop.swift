@@ -92,6 +92,9 @@ package final class NativeEventLoop {
     var processes: [NativeProcess] = []
     @exclusivity(unchecked)
     var childWatcherActive = false
+    /// Set when a child's pidfd became readable in the current batch.
+    @exclusivity(unchecked)
+    var childrenExited = false
     /// The SIGCHLD counter the handler bumps for the child watcher.
     let childCaught: UnsafeMutablePointer<Int> = {
         let p = UnsafeMutablePointer<Int>.allocate(capacity: 1)
@@ -348,8 +351,14 @@ package final class NativeEventLoop {
                     }
                 }
                 batchCount = 0
-                if haveSignals {
-                    signalWatcher.callback(UInt32(EPOLLIN.rawValue))
+                if haveSignals || childrenExited {
+                    // libuv runs its signal watchers, the child watcher
+                    // among them, after the batch's other I/O callbacks.
+                    if haveSignals { signalWatcher.callback(UInt32(EPOLLIN.rawValue)) }
+                    if childrenExited {
+                        childrenExited = false
+                        reapChildren()
+                    }
                     return  // let the loop cycle now
                 }
                 if nevents != 0 {

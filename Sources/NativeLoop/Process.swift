@@ -3,14 +3,31 @@ import Glibc
 #endif
 import CNativeSystem
 
-/// A child process (`uv_process_t`): spawned with fork and exec, reaped when
-/// SIGCHLD arrives, its exit callback run with (exit status, terminating
-/// signal).
+/// A child process (`uv_process_t`): spawned with fork and exec, its exit
+/// callback run with (exit status, terminating signal).
+///
+/// libuv learns of exits from SIGCHLD. The native backend watches each
+/// child's pidfd instead (Linux 5.3 and later; SIGCHLD before that), so that
+/// it depends on no process-wide signal handler, which another library (or
+/// a libuv loop in the same process) may replace or reset at any time. As in
+/// libuv, an exit makes the loop reap every exited child of the loop, in
+/// spawn order, after the other I/O callbacks of the poll.
 package final class NativeProcess: NativeHandle {
     @exclusivity(unchecked)
     package private(set) var pid: Int32 = 0
     @exclusivity(unchecked)
     private var exitCallback: ((Int64, Int32) -> Void)?
+    /// The child's pidfd, while the child is watched that way.
+    @exclusivity(unchecked)
+    private var exitWatcher: IOWatcher?
+
+    /// Whether this kernel has pidfd_open (asked once).
+    private static let pidfdsWork: Bool = {
+        let fd = cnative_pidfd_open(getpid())
+        if fd < 0 { return false }
+        Glibc.close(fd)
+        return true
+    }()
 
     package init(loop: NativeEventLoop) {
         super.init(loop: loop, kind: .process)
@@ -22,7 +39,8 @@ package final class NativeProcess: NativeHandle {
     package func spawn(file: String, arguments: [String], environment: [String]?, cwd: String?,
                        stdio: [Int32], detached: Bool, uid: UInt32?, gid: UInt32?,
                        onExit: @escaping (Int64, Int32) -> Void) throws(NativeError) {
-        loop.watchChildren()
+        let byPidfd = Self.pidfdsWork
+        if !byPidfd { loop.watchChildren() }
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup($0) } + [nil] }
@@ -40,10 +58,25 @@ package final class NativeProcess: NativeHandle {
             }
         }
         if status != 0 {
-            loop.unwatchChildrenIfIdle()
+            if !byPidfd { loop.unwatchChildrenIfIdle() }
             throw NativeError(code: status)
         }
         pid = child
+        if byPidfd {
+            // Readable once the child has exited, even if it already has.
+            let fd = cnative_pidfd_open(child)
+            if fd >= 0 {
+                let watcher = IOWatcher(fd: fd) { [unowned(unsafe) loop] _ in loop.childrenExited = true }
+                exitWatcher = watcher
+                loop.ioStart(watcher, UInt32(EPOLLIN.rawValue))
+            } else {
+                // Out of descriptors: watch SIGCHLD, and in case it came
+                // before the watcher, post one as the handler would.
+                loop.watchChildren()
+                var record: (Int32, Int32) = (SIGCHLD, 0)
+                _ = write(loop.signalWriteFD, &record, 8)
+            }
+        }
         exitCallback = onExit
         loop.processes.append(self)
         markActive()
@@ -59,7 +92,15 @@ package final class NativeProcess: NativeHandle {
         if Glibc.kill(pid, signum) != 0 { throw NativeError(errno: errno) }
     }
 
+    private func stopExitWatcher() {
+        guard let watcher = exitWatcher else { return }
+        exitWatcher = nil
+        loop.ioClose(watcher)
+        closeDescriptor(watcher.fd)
+    }
+
     fileprivate func exited(_ status: Int32) {
+        stopExitWatcher()
         markInactive()
         // WIFEXITED / WEXITSTATUS, WIFSIGNALED / WTERMSIG.
         let low = status & 0x7f
@@ -70,6 +111,7 @@ package final class NativeProcess: NativeHandle {
 
     override func willClose() {
         if let i = loop.processes.firstIndex(where: { $0 === self }) { loop.processes.remove(at: i) }
+        stopExitWatcher()
         markInactive()
         loop.unwatchChildrenIfIdle()
     }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CNativeSystem
+import Synchronization
 
 /// A signal handle (`uv_signal_t`). A process-wide handler writes one record
 /// per watching handle into its loop's signal pipe; the loop dispatches them
@@ -116,11 +117,19 @@ extension NativeEventLoop {
 
 /// The process-wide table the signal handler reads: a compact array of
 /// slots kept in libuv's order (signal, normal before one-shot, loop, handle),
-/// guarded by a lock made of a pipe holding one token, which the handler can
-/// take safely. Threads that change the table block every signal while they
-/// hold the lock, so the handler never waits on its own thread. The handler
-/// neither allocates nor calls into the Swift runtime.
-enum SignalRegistry {
+/// guarded by the lock of CNativeSystem's handler (a pipe holding one token,
+/// which a handler can take safely). Threads that change the table block
+/// every signal while they hold the lock, so the handler never waits on its
+/// own thread. `dispatch` neither allocates nor calls into the Swift runtime.
+///
+/// Unlike libuv, which replaces whatever handler a signal had and sets the
+/// default action back when its last watcher goes, the native backend keeps
+/// the handler it replaced (libuv's, when both backends run in one process)
+/// and calls it after its own, and puts it back when its last watcher goes.
+/// libuv does not do the same for us, so SwiftUV calls `reassert` after each
+/// libuv call that may set a handler (signal start and stop, spawn, closing
+/// a process or signal handle).
+package enum SignalRegistry {
     struct Slot {
         var signum: Int32
         /// Sticky, as libuv's `UV_SIGNAL_ONE_SHOT` flag.
@@ -143,55 +152,35 @@ enum SignalRegistry {
     nonisolated(unsafe) static var slots = UnsafeMutablePointer<Slot>.allocate(capacity: 64)
     nonisolated(unsafe) static var capacity = 64
     nonisolated(unsafe) static var count = 0
+    /// `count`, readable without the lock: lets `reassert` skip the lock
+    /// (and the lock's creation) in a process with no native watcher.
+    static let watching = Atomic<Int>(0)
 
-    /// The lock pipe: [read, write], blocking, holding one byte when free.
-    nonisolated(unsafe) static let lockPipe: UnsafeMutablePointer<Int32> = {
-        let p = UnsafeMutablePointer<Int32>.allocate(capacity: 2)
-        guard pipe(p) == 0 else { fatalError("signal lock pipe: errno \(errno)") }
-        _ = fcntl(p[0], F_SETFD, FD_CLOEXEC)
-        _ = fcntl(p[1], F_SETFD, FD_CLOEXEC)
-        var token: UInt8 = 0
-        _ = write(p[1], &token, 1)
-        return p
+    /// Creates the handler's lock once; the first loop does it at init, as libuv's does.
+    private static let prepared: Bool = {
+        cnative_signals_prepare(dispatch)
+        return true
     }()
 
-    /// Opens the lock pipe; the first loop does it at init, as libuv's does.
-    static func prepare() { _ = lockPipe }
-
-    static func lock() -> Bool {
-        var token: UInt8 = 0
-        while true {
-            let r = read(lockPipe[0], &token, 1)
-            if r == 1 { return true }
-            if r == -1 && errno == EINTR { continue }
-            return false
-        }
-    }
-
-    static func unlock() {
-        var token: UInt8 = 0
-        while write(lockPipe[1], &token, 1) == -1 && errno == EINTR {}
-    }
+    static func prepare() { _ = prepared }
 
     private static func withTableLocked<R>(_ body: () -> R) -> R {
+        prepare()
         var all = sigset_t()
         var saved = sigset_t()
         sigfillset(&all)
         pthread_sigmask(SIG_SETMASK, &all, &saved)
-        _ = lock()
+        _ = cnative_signals_lock()
         defer {
-            unlock()
+            watching.store(count, ordering: .releasing)
+            cnative_signals_unlock()
             pthread_sigmask(SIG_SETMASK, &saved, nil)
         }
         return body()
     }
 
-    static let handler: @convention(c) (Int32) -> Void = { signo in
-        let savedErrno = errno
-        guard SignalRegistry.lock() else {
-            errno = savedErrno
-            return
-        }
+    /// Called by the C handler with the lock held: one record per watcher.
+    private static let dispatch: @convention(c) (Int32) -> Void = { signo in
         var record: (Int32, Int32) = (signo, 0)
         for i in 0..<SignalRegistry.count {
             let slot = SignalRegistry.slots[i]
@@ -203,8 +192,21 @@ enum SignalRegistry {
             } while r == -1 && errno == EINTR
             if r == 8 { cnative_counter_increment(slot.caught) }
         }
-        SignalRegistry.unlock()
-        errno = savedErrno
+    }
+
+    /// Installs the native handler again in front of any handler another
+    /// library (libuv) set since for a signal native watchers still watch.
+    /// Cheap when nothing native watches a signal.
+    package static func reassert() {
+        if watching.load(ordering: .acquiring) == 0 { return }
+        withTableLocked {
+            var i = 0
+            while i < count {
+                let head = slots[i]
+                _ = cnative_signals_reassert(head.signum, head.oneShot ? 1 : 0)
+                while i < count && slots[i].signum == head.signum { i += 1 }
+            }
+        }
     }
 
     /// The first slot watching `signum`: a normal one if there is any.
@@ -214,7 +216,7 @@ enum SignalRegistry {
     }
 
     private static func register(_ signum: Int32, oneShot: Bool) -> Bool {
-        cnative_install_handler(signum, handler, oneShot ? 1 : 0) == 0
+        cnative_signals_install(signum, oneShot ? 1 : 0) == 0
     }
 
     /// Adds a watcher. Like libuv, installs the handler when the signal had
@@ -244,8 +246,8 @@ enum SignalRegistry {
         }
     }
 
-    /// Removes a watcher. Like libuv, restores the default action when it
-    /// was the last, and switches to the resetting handler when a normal
+    /// Removes a watcher. When it was the last, puts back the handler ours
+    /// replaced, or the default action as libuv does; switches to the resetting handler when a normal
     /// watcher leaves only one-shot ones.
     static func remove(token: UInt32, fd: Int32, removedOneShot: Bool) {
         withTableLocked {
@@ -255,7 +257,7 @@ enum SignalRegistry {
             if let head = first(signum) {
                 if head.oneShot && !removedOneShot { _ = register(signum, oneShot: true) }
             } else {
-                _ = cnative_default_handler(signum)
+                _ = cnative_signals_restore(signum)
             }
         }
     }
@@ -277,7 +279,7 @@ enum SignalRegistry {
                 if slots[i].fd == fd {
                     let signum = slots[i].signum
                     removeSlot(at: i)
-                    if first(signum) == nil { _ = cnative_default_handler(signum) }
+                    if first(signum) == nil { _ = cnative_signals_restore(signum) }
                 } else {
                     i += 1
                 }

@@ -213,7 +213,11 @@ public class Handle {
         try ensureOpen("close")
         try close(callback) { core in
             switch core {
-            case .uv(let h): uv_close(h, Handle.uvCloseCallback)
+            case .uv(let h):
+                uv_close(h, Handle.uvCloseCallback)
+                // libuv sets the default action back when a signal loses its
+                // last watcher (the child watcher, for a process).
+                if self.type == .signal || self.type == .process { SignalRegistry.reassert() }
             case .native(let h): h.close(self.nativeCloseCallback)
             }
         }

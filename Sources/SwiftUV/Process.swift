@@ -85,6 +85,8 @@ public final class Process: Handle {
                 // so a failed spawn leaves a handle that must be closed.
                 return uv_spawn(l, h, &opts)
             }
+            // uv_spawn installs libuv's SIGCHLD handler over any other.
+            SignalRegistry.reassert()
             if status != 0 {
                 try? process.close()
                 throw UVError(code: status)

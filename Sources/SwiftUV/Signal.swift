@@ -5,8 +5,12 @@ import NativeLoop
 /// watches a signal gets its callback, on its own loop's thread, in the poll
 /// phase after other I/O.
 ///
-/// Signals are process-wide: do not watch the same signal from a libuv loop
-/// and a native loop at once, as each backend installs its own `sigaction`.
+/// Signals are process-wide. libuv loops and native loops may watch the same
+/// signal at once: the native backend calls the handler it found installed
+/// (libuv's) after its own, and SwiftUV installs the native handler again
+/// after each libuv call that replaces it. One gap remains: a libuv one-shot
+/// watcher that stops on delivery inside `uv_run` sets the default action
+/// back without SwiftUV seeing it, until the next such call.
 ///
 /// The corresponding libuv type is `uv_signal_t`.
 public final class Signal: Handle {
@@ -62,7 +66,9 @@ public final class Signal: Handle {
                 let handle = Handle.owner(of: h?.pointee.data, as: Signal.self)
                 handle.callback?(handle, signum)
             }
-            try check(oneShot ? uv_signal_start_oneshot(s, trampoline, signum) : uv_signal_start(s, trampoline, signum))
+            let status = oneShot ? uv_signal_start_oneshot(s, trampoline, signum) : uv_signal_start(s, trampoline, signum)
+            SignalRegistry.reassert()
+            try check(status)
         case .native(let h):
             do {
                 try unsafeDowncast(h, to: NativeSignal.self).start(signum: signum, oneShot: oneShot, callback: nativeFire)
@@ -78,7 +84,10 @@ public final class Signal: Handle {
     public func stop() throws(UVError) {
         try ensureOpen("Signal.stop")
         switch core {
-        case .uv(let h): try check(uv_signal_stop(UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_signal_t.self)))
+        case .uv(let h):
+            let status = uv_signal_stop(UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_signal_t.self))
+            SignalRegistry.reassert()
+            try check(status)
         case .native(let h): unsafeDowncast(h, to: NativeSignal.self).stop()
         }
     }

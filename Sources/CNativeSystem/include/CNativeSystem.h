@@ -13,24 +13,29 @@
 #include <sys/uio.h>
 #include <string.h>
 
-/* Installs `handler` for `signum` with every signal blocked while it runs;
-   `reset` asks the kernel to restore the default action on delivery. */
-static inline int cnative_install_handler(int signum, void (*handler)(int), int reset) {
-    struct sigaction sa;
-    sigfillset(&sa.sa_mask);
-    sa.sa_handler = handler;
-    sa.sa_flags = SA_RESTART | (reset ? SA_RESETHAND : 0);
-    return sigaction(signum, &sa, NULL);
-}
-
-/* Restores the default action for `signum`. */
-static inline int cnative_default_handler(int signum) {
-    struct sigaction sa;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = SIG_DFL;
-    sa.sa_flags = 0;
-    return sigaction(signum, &sa, NULL);
-}
+/* The process-wide signal handler of the native backend (implemented in
+   CNativeSystem.c). One C handler serves every watched signal: it takes the
+   lock, calls `dispatch` (which writes a record to each watching loop),
+   and then calls the handler that was installed before it, if there was one
+   (another library's, such as libuv's in the same process), so that both
+   keep getting the signal. The lock is a pipe holding one byte when free,
+   which a signal handler can take safely; threads that take it block every
+   signal first. */
+void cnative_signals_prepare(void (*dispatch)(int));
+int cnative_signals_lock(void);
+void cnative_signals_unlock(void);
+/* With the lock held: installs the handler for `signum`, remembering the
+   function handler it replaces; with `reset` (every watcher one-shot) the
+   handler steps aside after one delivery, as libuv's SA_RESETHAND does,
+   leaving the signal to the handler it replaced or the default action. */
+int cnative_signals_install(int signum, int reset);
+/* With the lock held: the last watcher of `signum` is gone. Puts back the
+   handler it replaced, or the default action. */
+int cnative_signals_restore(int signum);
+/* With the lock held: if another library replaced the handler of a signal
+   that native watchers still watch, installs it again in front of the new
+   one (or of the default action that library put back). */
+int cnative_signals_reassert(int signum, int reset);
 
 /* sendmsg(2) of `iov` with one descriptor passed as SCM_RIGHTS. */
 static inline ssize_t cnative_sendmsg_fd(int fd, struct iovec *iov, int iovcnt, int passfd) {
@@ -154,6 +159,10 @@ static inline long cnative_counter_load(const long *counter) {
 int cnative_spawn(const char *file, char *const argv[], char *const envp[], const char *cwd,
                   int *stdio_fds, int stdio_count, int detached,
                   int set_uid, unsigned int uid, int set_gid, unsigned int gid, int *pid);
+
+/* pidfd_open(2): a descriptor that becomes readable when the child exits,
+   close-on-exec; -errno if the kernel has none (before Linux 5.3). */
+int cnative_pidfd_open(int pid);
 
 /* The name of a thread of this process (pthread_getname_np), for messages. */
 int cnative_thread_name(unsigned long thread, char *buffer, unsigned long length);

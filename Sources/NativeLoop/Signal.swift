@@ -194,11 +194,14 @@ package enum SignalRegistry {
         }
     }
 
+    /// Whether any native watcher watches a signal.
+    package static var isWatching: Bool { watching.load(ordering: .acquiring) != 0 }
+
     /// Installs the native handler again in front of any handler another
     /// library (libuv) set since for a signal native watchers still watch.
     /// Cheap when nothing native watches a signal.
     package static func reassert() {
-        if watching.load(ordering: .acquiring) == 0 { return }
+        if !isWatching { return }
         withTableLocked {
             var i = 0
             while i < count {

@@ -8,14 +8,15 @@ import NativeLoop
 /// Signals are process-wide. libuv loops and native loops may watch the same
 /// signal at once: the native backend calls the handler it found installed
 /// (libuv's) after its own, and SwiftUV installs the native handler again
-/// after each libuv call that replaces it. One gap remains: a libuv one-shot
-/// watcher that stops on delivery inside `uv_run` sets the default action
-/// back without SwiftUV seeing it, until the next such call.
+/// after each libuv call that replaces it.
 ///
 /// The corresponding libuv type is `uv_signal_t`.
 public final class Signal: Handle {
     @exclusivity(unchecked)
     private var callback: ((Signal, Int32) -> Void)?
+    /// Sticky once a libuv watcher started one-shot, as libuv's own flag.
+    @exclusivity(unchecked)
+    private var startedOneShot = false
     private lazy var nativeFire: (Int32) -> Void = { [unowned(unsafe) self] signum in self.callback?(self, signum) }
 
     /// The corresponding libuv function is `uv_signal_init`.
@@ -65,7 +66,16 @@ public final class Signal: Handle {
             let trampoline: uv_signal_cb = { h, signum in
                 let handle = Handle.owner(of: h?.pointee.data, as: Signal.self)
                 handle.callback?(handle, signum)
+                // libuv stops a one-shot watcher as soon as this returns, which
+                // may set the default action back over a native handler. Stop
+                // it here instead (libuv's own stop is then a no-op), and
+                // install the native handler again.
+                if handle.startedOneShot && handle.state == .open && SignalRegistry.isWatching {
+                    uv_signal_stop(h)
+                    SignalRegistry.reassert()
+                }
             }
+            if oneShot { startedOneShot = true }
             let status = oneShot ? uv_signal_start_oneshot(s, trampoline, signum) : uv_signal_start(s, trampoline, signum)
             SignalRegistry.reassert()
             try check(status)

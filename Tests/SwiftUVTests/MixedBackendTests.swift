@@ -10,7 +10,7 @@ import Glibc
 /// libuv installs its own handler and sets the default action back when its
 /// last watcher of a signal stops, so the native backend must neither lose
 /// its signals to libuv nor take libuv's away.
-@Suite("Mixed backends in one process")
+@Suite("Mixed backends in one process", .serialized)
 struct MixedBackendTests {
     /// How many signals one side has seen.
     final class Seen: Sendable {
@@ -67,13 +67,24 @@ struct MixedBackendTests {
         return tally
     }
 
-    /// Watches SIGURG on a loop of `backend`, stopping and restarting the
-    /// watcher at each signal (so each side keeps removing and installing
-    /// its handler), and sends SIGURG to the process every millisecond until
-    /// both sides have seen `target` signals. A watchdog gives up after
-    /// `limit` ms of loop time.
-    static func watchInTurn(_ backend: Backend, _ seen: Seen, _ other: Seen,
-                            target: Int, limit: UInt64) throws -> Bool {
+    /// How a side watches.
+    enum Watching {
+        /// Stops and restarts its watcher at each signal.
+        case churning
+        /// Starts its watcher once.
+        case steady
+        /// Starts its watcher once, one-shot.
+        case oneShot
+    }
+
+    /// Watches SIGURG on a loop of `backend` (by default stopping and
+    /// restarting the watcher at each signal, so that each side keeps
+    /// removing and installing its handler), and sends SIGURG to the
+    /// process every millisecond until this side has seen `target` signals
+    /// and the other side `otherTarget`. A watchdog gives up after `limit`
+    /// ms of loop time.
+    static func watchInTurn(_ backend: Backend, _ seen: Seen, _ other: Seen, _ watching: Watching = .churning,
+                            target: Int, otherTarget: Int, limit: UInt64) throws -> Bool {
         let loop = try Loop(backend: backend)
         var timedOut = false
         let watcher = try Signal(loop: loop)
@@ -84,9 +95,13 @@ struct MixedBackendTests {
             try? s.stop()
             try? s.start(signum: SIGURG, onSignal)
         }
-        try watcher.start(signum: SIGURG, onSignal)
+        switch watching {
+        case .churning: try watcher.start(signum: SIGURG, onSignal)
+        case .steady: try watcher.start(signum: SIGURG) { _, _ in seen.count.add(1, ordering: .relaxed) }
+        case .oneShot: try watcher.startOneShot(signum: SIGURG) { _, _ in seen.count.add(1, ordering: .relaxed) }
+        }
         try raiser.start(timeout: 1, repeat: 1) { _ in
-            if seen.count.load(ordering: .relaxed) >= target && other.count.load(ordering: .relaxed) >= target {
+            if seen.count.load(ordering: .relaxed) >= target && other.count.load(ordering: .relaxed) >= otherTarget {
                 loop.closeAll()
             } else {
                 kill(getpid(), SIGURG)
@@ -109,13 +124,43 @@ struct MixedBackendTests {
         var threads: [pthread_t] = []
         for (i, backend) in Backend.allCases.enumerated() {
             threads.append(startThread {
-                let ok = (try? Self.watchInTurn(backend, seen[i], seen[1 - i], target: target, limit: 20_000)) ?? false
+                let ok = (try? Self.watchInTurn(backend, seen[i], seen[1 - i], target: target, otherTarget: target,
+                                                limit: 20_000)) ?? false
                 finished.withLock { $0[backend] = ok }
             })
         }
         for thread in threads { pthread_join(thread, nil) }
         for (i, backend) in Backend.allCases.enumerated() {
             #expect(seen[i].count.load(ordering: .relaxed) >= target, "\(backend) stopped hearing the signal")
+            #expect(finished.withLock { $0[backend] } == true, "\(backend)")
+        }
+    }
+
+    @Test("a one-shot watcher that fires on one backend leaves the signal to the other backend's watcher",
+          arguments: Backend.allCases)
+    func oneShotOnOneBackend(oneShotBackend: Backend) async throws {
+        let target = 100
+        let seen = [Seen(), Seen()]
+        let finished = Mutex<[Backend: Bool]>([:])
+        var threads: [pthread_t] = []
+        for (i, backend) in Backend.allCases.enumerated() {
+            let oneShot = backend == oneShotBackend
+            threads.append(startThread {
+                let ok = (try? Self.watchInTurn(backend, seen[i], seen[1 - i], oneShot ? .oneShot : .steady,
+                                                target: oneShot ? 1 : target, otherTarget: oneShot ? target : 1,
+                                                limit: 20_000)) ?? false
+                finished.withLock { $0[backend] = ok }
+            })
+        }
+        for thread in threads { pthread_join(thread, nil) }
+        for (i, backend) in Backend.allCases.enumerated() {
+            let oneShot = backend == oneShotBackend
+            let count = seen[i].count.load(ordering: .relaxed)
+            if oneShot {
+                #expect(count == 1, "\(backend): the one-shot watcher fired once")
+            } else {
+                #expect(count >= target, "\(backend) stopped hearing the signal")
+            }
             #expect(finished.withLock { $0[backend] } == true, "\(backend)")
         }
     }

@@ -17,14 +17,18 @@ build: deps
 
 test: deps build test-plain test-asan
 
+# Each run (its build included) is stopped after 25 minutes, with every
+# thread's stack printed, if a test hangs (a plain run takes under a minute).
+WATCHDOG = bash scripts/watchdog.sh 1500
+
 test-plain:
-	$(SWIFT) test $(STRICT) --disable-xctest
+	$(WATCHDOG) $(SWIFT) test $(STRICT) --disable-xctest
 
 test-asan: deps
-	$(SWIFT) test $(STRICT) --disable-xctest --sanitize=address --scratch-path .build-asan
+	$(WATCHDOG) $(SWIFT) test $(STRICT) --disable-xctest --sanitize=address --scratch-path .build-asan
 
 tsan: deps
-	$(SWIFT) test $(STRICT) --disable-xctest --sanitize=thread --scratch-path .build-tsan
+	$(WATCHDOG) $(SWIFT) test $(STRICT) --disable-xctest --sanitize=thread --scratch-path .build-tsan
 
 sanitize: test-asan tsan
 

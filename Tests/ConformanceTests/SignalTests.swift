@@ -10,12 +10,17 @@ struct SignalTests {
 
     /// A timer that sends `signum` to the process every 5 ms, `nsignals`
     /// times, then closes. (Process-directed, not `raise`: the test threads
-    /// are Dispatch workers, which block signals.)
+    /// are Dispatch workers, which block signals.) A signal sent while the
+    /// last one is still pending merges with it, which happens when the one
+    /// thread that takes signals is kept off a busy machine's cores for 5 ms;
+    /// so with `pacedBy`, a tick sends only once each of those counters has
+    /// seen every signal sent so far.
     @discardableResult
-    func raiser(_ loop: Loop, _ signum: Int32) throws -> Counter {
+    func raiser(_ loop: Loop, _ signum: Int32, pacedBy counters: [Counter] = []) throws -> Counter {
         let calls = Counter()
         let timer = try Timer(loop: loop)
         try timer.start(timeout: 5, repeat: 5) { t in
+            if counters.contains(where: { $0.value < calls.value }) { return }
             kill(getpid(), signum)
             calls.bump()
             if calls.value == Self.nsignals { try? t.close() }
@@ -46,8 +51,8 @@ struct SignalTests {
     @Test("we_get_signal", arguments: backends)
     func weGetSignal(backend: Backend) throws {
         try withLoop(backend) { loop in
-            var timer = try raiser(loop, SIGCHLD)
             let (signal, calls) = try watcher(loop, SIGCHLD, then: .stop)
+            var timer = try raiser(loop, SIGCHLD, pacedBy: [calls])
             #expect(try loop.run() == false)
             #expect(timer.value == Self.nsignals)
             #expect(calls.value == Self.nsignals)
@@ -67,8 +72,8 @@ struct SignalTests {
             for signum in [SIGUSR1, SIGUSR1, SIGUSR2, SIGUSR2] {
                 watchers.append(try watcher(loop, signum, then: .close).1)
             }
-            let t1 = try raiser(loop, SIGUSR1)
-            let t2 = try raiser(loop, SIGUSR2)
+            let t1 = try raiser(loop, SIGUSR1, pacedBy: Array(watchers[0...1]))
+            let t2 = try raiser(loop, SIGUSR2, pacedBy: Array(watchers[2...3]))
             #expect(try loop.run() == false)
             #expect(watchers.map(\.value) == [10, 10, 10, 10])
             #expect(t1.value == 10 && t2.value == 10)
@@ -105,22 +110,22 @@ struct SignalTests {
     func weGetSignalsMixed(backend: Backend) throws {
         try withLoop(backend) { loop in
             // 2 normal, 1 one-shot that is closed at once.
-            try raiser(loop, SIGCHLD)
             let a = try watcher(loop, SIGCHLD, then: .close).1
             let b = try watcher(loop, SIGCHLD, then: .close).1
             let (c, cCalls) = try watcher(loop, SIGCHLD, oneShot: true, then: .close)
             try c.close()
+            try raiser(loop, SIGCHLD, pacedBy: [a, b])
             #expect(try loop.run() == false)
             #expect(a.value == 10 && b.value == 10 && cCalls.value == 0)
 
             // 1 normal, 1 one-shot, 2 normal; close the first and third.
-            try raiser(loop, SIGCHLD)
             let (s0, c0) = try watcher(loop, SIGCHLD, then: .nothing)
             let (_, c1) = try watcher(loop, SIGCHLD, oneShot: true, then: .close)
             let (s2, c2) = try watcher(loop, SIGCHLD, then: .nothing)
             let (_, c3) = try watcher(loop, SIGCHLD, then: .close)
             try s0.close()
             try s2.close()
+            try raiser(loop, SIGCHLD, pacedBy: [c3])
             #expect(try loop.run() == false)
             let counts: [Int] = [c0.value, c1.value, c2.value, c3.value]
             #expect(counts == [0, 1, 0, 10])

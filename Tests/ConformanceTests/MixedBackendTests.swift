@@ -9,9 +9,10 @@ import Glibc
 /// Both backends in one process at once. Signal dispositions are process-wide:
 /// libuv installs its own handler and sets the default action back when its
 /// last watcher of a signal stops, so the native backend must neither lose
-/// its signals to libuv nor take libuv's away.
-@Suite("Mixed backends in one process", .serialized)
-struct MixedBackendTests {
+/// its signals to libuv nor take libuv's away. These are part of the
+/// serialized signal suite, so that their storms of signals do not overlap
+/// the cases that count signals.
+extension SignalTests {
     /// How many signals one side has seen.
     final class Seen: Sendable {
         let count = Atomic<Int>(0)
@@ -22,6 +23,7 @@ struct MixedBackendTests {
         var exits = 0
         var signals = 0
         var timedOut = false
+        var error: String?
     }
 
     /// Spawns `/bin/true` `count` times, one after another, on a loop of
@@ -49,7 +51,7 @@ struct MixedBackendTests {
                     next()
                 }
             } catch {
-                Issue.record("spawn on \(backend): \(error)")
+                tally.error = "\(error)"
                 try? watchdog.close()
                 try? watcher.close()
             }
@@ -116,23 +118,29 @@ struct MixedBackendTests {
         return !timedOut
     }
 
+    /// Runs `body` for each backend at the same time, each on a thread of
+    /// its own; the results in `Backend.allCases` order.
+    static func onBothBackendsAtOnce<T: Sendable>(_ body: @escaping @Sendable (Int, Backend) throws -> T) async throws -> [T] {
+        try await withThrowingTaskGroup(of: (Int, T).self) { group in
+            for (i, backend) in Backend.allCases.enumerated() {
+                group.addTask { (i, try await onOwnThread { try body(i, backend) }) }
+            }
+            var results: [Int: T] = [:]
+            for try await (i, result) in group { results[i] = result }
+            return Backend.allCases.indices.map { results[$0]! }
+        }
+    }
+
     @Test("a signal watched on both backends at once reaches both while each keeps stopping and starting its watcher")
     func signalOnBothBackends() async throws {
         let target = 200
         let seen = [Seen(), Seen()]
-        let finished = Mutex<[Backend: Bool]>([:])
-        var threads: [pthread_t] = []
-        for (i, backend) in Backend.allCases.enumerated() {
-            threads.append(startThread {
-                let ok = (try? Self.watchInTurn(backend, seen[i], seen[1 - i], target: target, otherTarget: target,
-                                                limit: 20_000)) ?? false
-                finished.withLock { $0[backend] = ok }
-            })
+        let finished = try await Self.onBothBackendsAtOnce { i, backend in
+            try Self.watchInTurn(backend, seen[i], seen[1 - i], target: target, otherTarget: target, limit: 20_000)
         }
-        for thread in threads { pthread_join(thread, nil) }
         for (i, backend) in Backend.allCases.enumerated() {
             #expect(seen[i].count.load(ordering: .relaxed) >= target, "\(backend) stopped hearing the signal")
-            #expect(finished.withLock { $0[backend] } == true, "\(backend)")
+            #expect(finished[i], "\(backend)")
         }
     }
 
@@ -141,62 +149,33 @@ struct MixedBackendTests {
     func oneShotOnOneBackend(oneShotBackend: Backend) async throws {
         let target = 100
         let seen = [Seen(), Seen()]
-        let finished = Mutex<[Backend: Bool]>([:])
-        var threads: [pthread_t] = []
-        for (i, backend) in Backend.allCases.enumerated() {
+        let finished = try await Self.onBothBackendsAtOnce { i, backend in
             let oneShot = backend == oneShotBackend
-            threads.append(startThread {
-                let ok = (try? Self.watchInTurn(backend, seen[i], seen[1 - i], oneShot ? .oneShot : .steady,
-                                                target: oneShot ? 1 : target, otherTarget: oneShot ? target : 1,
-                                                limit: 20_000)) ?? false
-                finished.withLock { $0[backend] = ok }
-            })
+            return try Self.watchInTurn(backend, seen[i], seen[1 - i], oneShot ? .oneShot : .steady,
+                                        target: oneShot ? 1 : target, otherTarget: oneShot ? target : 1, limit: 20_000)
         }
-        for thread in threads { pthread_join(thread, nil) }
         for (i, backend) in Backend.allCases.enumerated() {
-            let oneShot = backend == oneShotBackend
             let count = seen[i].count.load(ordering: .relaxed)
-            if oneShot {
+            if backend == oneShotBackend {
                 #expect(count == 1, "\(backend): the one-shot watcher fired once")
             } else {
                 #expect(count >= target, "\(backend) stopped hearing the signal")
             }
-            #expect(finished.withLock { $0[backend] } == true, "\(backend)")
+            #expect(finished[i], "\(backend)")
         }
     }
 
     @Test("children exit on both backends while both start and stop SIGCHLD watchers: every exit arrives")
     func processesOnBothBackends() async throws {
         let count = 60
-        let results = Mutex<[Backend: Tally]>([:])
-        var threads: [pthread_t] = []
-        for backend in Backend.allCases {
-            threads.append(startThread {
-                let tally = (try? Self.spawnInTurn(backend, count: count, limit: 30_000)) ?? Tally(timedOut: true)
-                results.withLock { $0[backend] = tally }
-            })
+        let tallies = try await Self.onBothBackendsAtOnce { _, backend in
+            try Self.spawnInTurn(backend, count: count, limit: 30_000)
         }
-        for thread in threads { pthread_join(thread, nil) }
-        for backend in Backend.allCases {
-            let tally = results.withLock { $0[backend] }
-            #expect(tally?.timedOut == false, "\(backend): an exit was missed (\(tally?.exits ?? -1) of \(count) arrived)")
+        for (i, backend) in Backend.allCases.enumerated() {
+            let tally = tallies[i]
+            #expect(tally.error == nil, "\(backend): \(tally.error ?? "")")
+            #expect(!tally.timedOut, "\(backend): an exit was missed (\(tally.exits) of \(count) arrived)")
+            #expect(tally.exits == count, "\(backend)")
         }
     }
-}
-
-/// What a test thread runs.
-private final class ThreadBody: @unchecked Sendable {
-    let run: () -> Void
-    init(_ run: @escaping () -> Void) { self.run = run }
-}
-
-/// Starts a joinable thread running `body`.
-private func startThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
-    var thread = pthread_t()
-    let status = pthread_create(&thread, nil, { arg in
-        Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue().run()
-        return nil
-    }, Unmanaged.passRetained(ThreadBody(body)).toOpaque())
-    precondition(status == 0, "pthread_create: \(status)")
-    return thread
 }

@@ -250,8 +250,8 @@ package enum SignalRegistry {
     }
 
     /// Removes a watcher. When it was the last, puts back the handler ours
-    /// replaced, or the default action as libuv does; switches to the resetting handler when a normal
-    /// watcher leaves only one-shot ones.
+    /// replaced, or the default action as libuv does; switches to the
+    /// resetting handler when a normal watcher leaves only one-shot ones.
     static func remove(token: UInt32, fd: Int32, removedOneShot: Bool) {
         withTableLocked {
             guard let i = (0..<count).first(where: { slots[$0].token == token && slots[$0].fd == fd }) else { return }

@@ -21,7 +21,6 @@ extension SignalTests {
     /// What one backend's side saw.
     struct Tally: Sendable {
         var exits = 0
-        var signals = 0
         var timedOut = false
         var error: String?
     }
@@ -43,7 +42,9 @@ extension SignalTests {
                 return
             }
             do {
-                try watcher.start(signum: SIGCHLD) { _, _ in tally.signals += 1 }
+                // Only there to make each side install and remove its handler;
+                // how many SIGCHLDs it sees is not defined (they merge).
+                try watcher.start(signum: SIGCHLD) { _, _ in }
                 _ = try Process.spawn(loop: loop, ProcessOptions(file: "/bin/true")) { p, status, _ in
                     if status == 0 { tally.exits += 1 }
                     try? p.close()

@@ -12,7 +12,9 @@ extension DemoProgram {
         details: """
         Each iteration runs due timers, idle, prepare, the poll for I/O, check. \
         While an idle watcher is active the poll does not block; once it stops, \
-        the poll waits: first for the pool's work to finish, then for the timer.
+        the poll waits: first for the pool's work to finish (no timer is active, \
+        so it waits as long as the work takes), then for the 20 ms timer that \
+        the work's completion starts.
         """
     ) { loop, trace, _ in
         let idle = try Idle(loop: loop)
@@ -29,24 +31,27 @@ extension DemoProgram {
             trace.log("iteration \(iteration): check (just after the poll)")
             guard iteration == 2 else { return }
             try? idle.stop()
-            trace.log("idle stopped: the next poll blocks until work or the timer wakes it")
+            trace.log("idle stopped: the next poll blocks until the pool's work comes back")
             _ = try? loop.queueWork({ () -> Int in
                 trace.log("summing 1...1000 on the pool", span: "begin")
                 let sum = (1...1000).reduce(0, +)
                 trace.log("sum done", span: "end")
                 return sum
             }) { result in
-                if case .success(let sum) = result { trace.log("iteration \(iteration): poll: the pool's result came back: \(sum)") }
+                guard case .success(let sum) = result else { return }
+                trace.log("iteration \(iteration): poll: the pool's result came back: \(sum); starting a 20 ms timer")
+                // Started here, not before the work: the order of the timer and
+                // the pool's result must not depend on how fast the machine is.
+                try? timer.start(timeout: 20) { _ in
+                    trace.log("iteration \(iteration + 1): timers: the 20 ms timer fired; closing every handle")
+                    for handle in loop.handles where !handle.isClosing {
+                        let type = handle.type
+                        try? handle.close { _ in trace.log("closing callbacks: \(type) closed") }
+                    }
+                }
             }
         }
-        try timer.start(timeout: 20) { _ in
-            trace.log("iteration \(iteration + 1): timers: the 20 ms timer fired; closing every handle")
-            for handle in loop.handles where !handle.isClosing {
-                let type = handle.type
-                try? handle.close { _ in trace.log("closing callbacks: \(type) closed") }
-            }
-        }
-        trace.log("started a 20 ms timer and idle, prepare and check watchers")
+        trace.log("started idle, prepare and check watchers")
     }
 
     /// A TCP echo server and a client on one loop, ping-pong.

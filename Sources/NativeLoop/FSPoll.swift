@@ -5,90 +5,113 @@ import Glibc
 /// Polls a path's metadata on an interval (`uv_fs_poll_t`), following
 /// libuv's `fs-poll.c`: the first successful stat is silent; a change gives
 /// (0, previous, current); each distinct error is reported once, with the
-/// last good stat as previous and zeros as current. Its close waits for a
-/// stat in flight.
+/// last good stat as previous and zeros as current.
+///
+/// As in libuv, each start makes a context (`struct poll_ctx`) with an
+/// internal timer between stats. A stop closes that timer when it is waiting,
+/// or leaves the stat in flight to close it when it returns; the context ends
+/// with the timer's close callback, in a closing phase, and the handle's own
+/// close waits for that. Until then the handle is winding down
+/// (`isWindingDown`) and a new start is refused with `EBUSY`: libuv 1.44.2
+/// aborts when a start lands while the earlier context's stat is in flight
+/// (`timer_cb`'s assertion), so SwiftUV refuses that start on both engines.
 package final class NativeFSPoll: NativeHandle {
+    /// One start's state (libuv's `struct poll_ctx`).
+    private final class Context {
+        let path: String
+        let interval: UInt64
+        var startTime: UInt64
+        /// libuv's `busy_polling`: 0 before the first stat, 1 after a good
+        /// one, else the last error reported.
+        var busyPolling = 0
+        var previous = NativeStat()
+        let timer: NativeTimer
+
+        init(path: String, interval: UInt64, startTime: UInt64, timer: NativeTimer) {
+            self.path = path
+            self.interval = interval
+            self.startTime = startTime
+            self.timer = timer
+        }
+    }
+
     @exclusivity(unchecked)
     private var callback: ((Int32, NativeStat, NativeStat) -> Void)?
+    /// libuv's `handle->poll_ctx`: set by a start, cleared by the close
+    /// callback of its timer.
     @exclusivity(unchecked)
-    package private(set) var path: String?
-    @exclusivity(unchecked)
-    private var interval: UInt64 = 1
-    @exclusivity(unchecked)
-    private var startTime: UInt64 = 0
-    @exclusivity(unchecked)
-    private var previous = NativeStat()
-    /// libuv's `busy_polling`: 0 before the first stat, 1 after a good one,
-    /// else the last error reported.
-    @exclusivity(unchecked)
-    private var busyPolling = 0
-    @exclusivity(unchecked)
-    private var statInFlight = false
-    @exclusivity(unchecked)
-    private var timer: NativeTimer?
-    /// Bumped by each start and stop: a stat from an earlier run is ignored.
-    @exclusivity(unchecked)
-    private var generation = 0
+    private var context: Context?
 
     package init(loop: NativeEventLoop) {
         super.init(loop: loop, kind: .fsPoll)
     }
 
-    /// `uv_fs_poll_start`: starting an active handle does nothing.
+    /// The polled path while active (`uv_fs_poll_getpath`).
+    package var path: String? { isActive ? context?.path : nil }
+
+    /// Whether a stopped handle's last context has not ended yet (libuv's
+    /// `poll_ctx` is still set): its stat is in flight or its timer closing.
+    package var isWindingDown: Bool { !isActive && context != nil }
+
+    /// `uv_fs_poll_start`: starting an active handle does nothing; starting
+    /// one that is winding down gives `EBUSY`.
     package func start(path: String, interval: UInt64, callback: @escaping (Int32, NativeStat, NativeStat) -> Void) throws(NativeError) {
         if isActive { return }
-        self.path = path
-        self.interval = max(interval, 1)
+        if context != nil { throw .busy }
+        let ctx = Context(path: path, interval: max(interval, 1), startTime: loop.time, timer: NativeTimer(internalTo: loop))
         self.callback = callback
-        busyPolling = 0
-        previous = NativeStat()
-        generation += 1
-        startTime = loop.time
+        context = ctx
         markActive()
-        try stat()
+        try stat(ctx)
     }
 
-    private func stat() throws(NativeError) {
-        guard let path else { return }
-        let run = generation
+    private func stat(_ ctx: Context) throws(NativeError) {
+        let path = ctx.path
         let box = StatBox()
         let work = NativeWork(loop: loop, work: { box.result = NativeFS.perform(.stat(path: path)) }) { [self] status in
-            self.statInFlight = false
-            if self.isClosing {
-                // The close waited for this stat: it completes now.
-                self.makeClosePending()
-                return
-            }
-            let result = status != 0 ? NativeFSResult() : box.result
-            if run == self.generation && self.isActive && !self.isClosing {
-                self.statDone(result)
-            }
+            self.statDone(ctx, status != 0 ? NativeFSResult() : box.result)
         }
-        statInFlight = true
         try work.submit()
     }
 
-    private func statDone(_ r: NativeFSResult) {
+    /// libuv's `poll_cb`.
+    private func statDone(_ ctx: Context, _ r: NativeFSResult) {
+        if !isActive || isClosing {
+            closeTimer(ctx)
+            return
+        }
         if r.result != 0 {
-            if busyPolling != r.result {
-                callback?(Int32(r.result), previous, NativeStat())
-                busyPolling = r.result
+            if ctx.busyPolling != r.result {
+                callback?(Int32(r.result), ctx.previous, NativeStat())
+                ctx.busyPolling = r.result
             }
         } else if let current = r.stat {
-            if busyPolling != 0 && (busyPolling < 0 || !Self.same(previous, current)) {
-                callback?(0, previous, current)
+            if ctx.busyPolling != 0 && (ctx.busyPolling < 0 || !Self.same(ctx.previous, current)) {
+                callback?(0, ctx.previous, current)
             }
-            previous = current
-            busyPolling = 1
+            ctx.previous = current
+            ctx.busyPolling = 1
         }
-        guard isActive && !isClosing else { return }
+        // The callback may have stopped or closed the handle.
+        if !isActive || isClosing {
+            closeTimer(ctx)
+            return
+        }
         // Reschedule, less the time the stat took.
-        let wait = interval - (loop.time &- startTime) % interval
-        let t = timer ?? NativeTimer(internalTo: loop)
-        timer = t
-        t.start(timeout: wait, repeat: 0) { [unowned self] in
-            self.startTime = self.loop.time
-            try? self.stat()
+        let wait = ctx.interval - (loop.time &- ctx.startTime) % ctx.interval
+        ctx.timer.start(timeout: wait, repeat: 0) { [unowned self] in
+            ctx.startTime = self.loop.time
+            if (try? self.stat(ctx)) == nil { self.closeTimer(ctx) }
+        }
+    }
+
+    /// `uv_close` of a context's timer; the context ends in its close callback
+    /// (libuv's `timer_close_cb`).
+    private func closeTimer(_ ctx: Context) {
+        if ctx.timer.isClosing { return }
+        ctx.timer.close { [self] in
+            if self.context === ctx { self.context = nil }
+            if self.context == nil && self.isClosing { self.makeClosePending() }
         }
     }
 
@@ -99,21 +122,19 @@ package final class NativeFSPoll: NativeHandle {
             && a.flags == b.flags && a.gen == b.gen
     }
 
-    /// `uv_fs_poll_stop`.
+    /// `uv_fs_poll_stop`: closes the timer when it is waiting; a stat in
+    /// flight closes it when it returns.
     package func stop() {
         guard isActive else { return }
-        timer?.stop()
-        generation += 1
+        if let ctx = context, ctx.timer.isActive { closeTimer(ctx) }
         markInactive()
     }
 
     override func willClose() { stop() }
-    /// A stat in flight holds the close back until it returns (the request
-    /// keeps the loop alive meanwhile, so the loop blocks instead of spinning).
-    override func defersClose() -> Bool { statInFlight }
+    /// The context holds the close back until its timer has closed.
+    override func defersClose() -> Bool { context != nil }
     override func didClose() {
         callback = nil
-        timer = nil
     }
 }
 

@@ -31,7 +31,8 @@ package class NativeHandle {
     var nextClosing: NativeHandle?
 
     /// Internal handles (an fs poll's timer) are not on the loop's list:
-    /// walk does not see them, they keep nothing alive and are never closed.
+    /// walk does not see them and, unref'd, they keep nothing alive but
+    /// while they close (a closing handle keeps the loop alive, as in libuv).
     let isInternal: Bool
 
     init(loop: NativeEventLoop, kind: NativeHandleKind) {
@@ -124,7 +125,7 @@ package class NativeHandle {
         // is still on the loop's list, as in libuv's uv__finish_close.
         didClose()
         referenced = false
-        loop.unlink(self)
+        if !isInternal { loop.unlink(self) }
         let callback = closeCallback
         closeCallback = nil
         callback?()

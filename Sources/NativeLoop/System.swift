@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CNativeSystem
 
 /// An error of the native engine: a negative errno, which is libuv's own error
 /// code on Unix (`UV_ENOENT == -ENOENT`). SwiftUV turns it into a `UVError`.
@@ -30,6 +31,17 @@ package func syscall<T: FixedWidthInteger>(
         if err == EINTR && retryOnInterrupt { continue }
         throw NativeError(errno: err)
     }
+}
+
+/// Whether epoll can watch `fd` (libuv's `uv__io_check_fd`, on a private
+/// epoll set): regular files, directories and some devices (`/dev/null`)
+/// give `EPERM`.
+package func checkPollable(_ fd: Int32) throws(NativeError) {
+    let epoll = try syscall { epoll_create1(Int32(EPOLL_CLOEXEC)) }
+    defer { close(epoll) }
+    var event = epoll_event()
+    event.events = EPOLLIN.rawValue
+    _ = try syscall { epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) }
 }
 
 /// The monotonic clock in nanoseconds (libuv's `hrtime` reads the same clock).

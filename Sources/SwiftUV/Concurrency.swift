@@ -109,7 +109,7 @@ extension Loop {
         try Task.checkCancellation()
         try ensureOpen(operation)
         let suspension = Suspension<T>(loop: self)
-        let executor = self.executor
+        let executor = try self.executor
         let box = LoopBound(value: suspension)
         // The closures name `isolation`, which keeps them on the caller's
         // executor (an actor on the loop, or the loop's task executor).
@@ -141,13 +141,13 @@ extension Loop {
     /// Starts a task whose jobs run on this loop's thread
     /// (`Task(executorPreference: executor)`), and keeps the loop alive until
     /// it finishes. Call it on the loop's thread (or before the loop runs):
-    /// the operation may then use this loop's handles.
+    /// the operation may then use this loop's handles. On a closed loop it
+    /// throws `UVError.invalidArgument`.
     @discardableResult
     public func task<T: Sendable>(priority: TaskPriority? = nil,
-                                  _ operation: @escaping () async throws -> T) -> Task<T, any Error> {
-        checkThread("Loop.task")
-        precondition(!isClosed, "SwiftUV: Loop.task on a closed loop")
-        let executor = self.executor
+                                  _ operation: @escaping () async throws -> T) throws(UVError) -> Task<T, any Error> {
+        try ensureOpen("Loop.task")
+        let executor = try self.executor
         executor.retainLoop()
         let body = LoopBound(value: operation)
         return Task(executorPreference: executor, priority: priority) {
@@ -183,7 +183,7 @@ extension Loop {
         // Claimed first: nothing is queued unless this thread runs the loop.
         try claim()
         defer { release() }
-        let executor = self.executor
+        let executor = try self.executor
         let slot = LoopBound(value: ResultSlot<T>())
         let operation = LoopBound(value: body)
         let loop = LoopBound(value: self)

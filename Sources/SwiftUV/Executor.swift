@@ -335,17 +335,15 @@ final class LoopActorExecutor: SerialExecutor, @unchecked Sendable {
 
 extension Loop {
     /// This loop as an executor for Swift concurrency (made on first use).
-    /// See `LoopExecutor`, `task(_:)` and `run(_:)`.
+    /// See `LoopExecutor`, `task(_:)` and `run(_:)`. On a closed loop, or
+    /// when its handles cannot be made (no descriptor free), it throws.
     public var executor: LoopExecutor {
-        if let executor = executorStorage { return executor }
-        checkThread("Loop.executor")
-        precondition(!isClosed, "SwiftUV: Loop.executor on a closed loop")
-        do {
+        get throws(UVError) {
+            if let executor = executorStorage { return executor }
+            try ensureOpen("Loop.executor")
             let executor = try LoopExecutor(loop: self)
             executorStorage = executor
             return executor
-        } catch {
-            fatalError("SwiftUV: cannot make the loop's executor: \(error)")
         }
     }
 }

@@ -42,6 +42,7 @@ public final class FSEvent: Handle {
     public func start(path: String, _ callback: ((FSEvent, String?, Events) -> Void)?) throws(UVError) {
         try ensureOpen("FSEvent.start")
         guard let callback else { throw UVError.invalidArgument.with(context: "FSEvent.start: no callback") }
+        try InputCheck.cString(path, "FSEvent.start")
         switch core {
         case .uv(let h):
             try check(uv_fs_event_start(UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_fs_event_t.self), { h, name, events, status in

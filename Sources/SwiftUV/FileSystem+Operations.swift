@@ -28,18 +28,25 @@ extension FileSystem {
 
     /// Reads up to `count` bytes at `offset` (-1: at the file position).
     /// (`uv_fs_read`)
+    /// A negative `count` gives `UVError.invalidArgument`; one no memory
+    /// can hold, `UVError.noMemory`.
     public func read(_ fd: Int32, count: Int, offset: Int64 = -1) throws(UVError) -> [UInt8] {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 1)
-        defer { buffer.deallocate() }
-        let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
-        return try sync(.read(fd: fd, buffer: slice, offset: offset)) { Array(UnsafeRawBufferPointer(rebasing: slice[0..<$0.result])) }
+        let buffer = try readBuffer(count)
+        defer { free(buffer.baseAddress) }
+        return try sync(.read(fd: fd, buffer: buffer, offset: offset)) { Array(UnsafeRawBufferPointer(rebasing: buffer[0..<$0.result])) }
     }
     @discardableResult
     public func read(_ fd: Int32, count: Int, offset: Int64 = -1, _ completion: @escaping Completion<[UInt8]>) throws(UVError) -> FSRequest {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 1)
-        let slice = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count])
-        return try async(.read(fd: fd, buffer: slice, offset: offset), { Array(UnsafeRawBufferPointer(rebasing: slice[0..<$0.result])) },
-                         cleanup: { buffer.deallocate() }, completion)
+        let buffer = try readBuffer(count)
+        return try async(.read(fd: fd, buffer: buffer, offset: offset), { Array(UnsafeRawBufferPointer(rebasing: buffer[0..<$0.result])) },
+                         cleanup: { free(buffer.baseAddress) }, completion)
+    }
+
+    /// The buffer of a read of `count` bytes (freed with `free`).
+    private func readBuffer(_ count: Int) throws(UVError) -> UnsafeMutableRawBufferPointer {
+        try loop.ensureOpen("fs.read")
+        try InputCheck.count(count, "fs.read")
+        return try InputCheck.allocate(count, "fs.read")
     }
 
     /// Writes `bytes` at `offset` (-1: at the file position); the count

@@ -61,21 +61,38 @@ public final class Directory {
     private var entryBuffer: UnsafeMutablePointer<uv_dirent_t>?
     @exclusivity(unchecked)
     private var capacity = 0
+    /// An asynchronous read is in flight: a second read or a close would
+    /// touch the directory (and libuv's entry buffer) under the pool thread.
+    @exclusivity(unchecked)
+    private var reading = false
 
     init(fs: FileSystem, pointer: OpaquePointer) {
         self.fs = fs
         self.pointer = pointer
     }
 
-    deinit { entryBuffer?.deallocate() }
+    deinit { free(entryBuffer) }
+
+    /// The most entries one `read` may ask for: libuv's caller allocates
+    /// room for all of them up front (16 bytes each), so a count no memory
+    /// can hold is refused on both backends, the same way.
+    public static let maximumEntriesPerRead = 1 << 20
 
     private func prepare(_ max: Int) throws(UVError) -> NativeFSOperation {
-        guard let pointer else { throw UVError.invalidArgument.with(context: "Directory: closed") }
-        if max < 1 { throw UVError.invalidArgument.with(context: "Directory.read: max must be positive") }
+        guard let pointer else { throw UVError.invalidArgument.with(context: "Directory.read: the directory is closed") }
+        if reading { throw UVError.busy.with(context: "Directory.read: a read of this directory is in flight") }
+        guard (1...Self.maximumEntriesPerRead).contains(max) else {
+            throw InputCheck.refuse("Directory.read", "max \(max) is outside 1...\(Self.maximumEntriesPerRead)")
+        }
         if case .uv = fs.loop.core {
             if capacity < max {
-                entryBuffer?.deallocate()
-                entryBuffer = .allocate(capacity: max)
+                free(entryBuffer)
+                guard let memory = malloc(max * MemoryLayout<uv_dirent_t>.stride) else {
+                    entryBuffer = nil
+                    capacity = 0
+                    throw UVError.noMemory.with(context: "Directory.read: \(max) entries")
+                }
+                entryBuffer = memory.bindMemory(to: uv_dirent_t.self, capacity: max)
                 capacity = max
             }
             let d = UnsafeMutablePointer<uv_dir_t>(pointer)
@@ -94,19 +111,32 @@ public final class Directory {
 
     @discardableResult
     public func read(max: Int = 64, _ completion: @escaping FileSystem.Completion<[DirectoryEntry]>) throws(UVError) -> FSRequest {
-        try fs.async(try prepare(max), { $0.entries ?? [] }, completion)
+        let request = try fs.async(try prepare(max), { $0.entries ?? [] }) { [self] result in
+            reading = false
+            completion(result)
+        }
+        reading = true
+        return request
+    }
+
+    private func closing() throws(UVError) -> OpaquePointer {
+        guard let p = pointer else { throw UVError.invalidArgument.with(context: "Directory.close: the directory is closed") }
+        if reading { throw UVError.busy.with(context: "Directory.close: a read of this directory is in flight") }
+        return p
     }
 
     /// The corresponding libuv function is `uv_fs_closedir`.
     public func close() throws(UVError) {
-        guard let p = pointer else { throw UVError.invalidArgument.with(context: "Directory: closed") }
+        let p = try closing()
+        try fs.loop.ensureOpen("Directory.close")
         pointer = nil
         try fs.sync(.closedir(dir: p)) { _ in }
     }
 
     @discardableResult
     public func close(_ completion: @escaping FileSystem.Completion<Void>) throws(UVError) -> FSRequest {
-        guard let p = pointer else { throw UVError.invalidArgument.with(context: "Directory: closed") }
+        let p = try closing()
+        try fs.loop.ensureOpen("Directory.close")
         pointer = nil
         return try fs.async(.closedir(dir: p), { _ in }, completion)
     }
@@ -186,7 +216,8 @@ public struct FileSystem {
 
     /// Runs `op` now on the calling thread.
     func sync<T>(_ op: NativeFSOperation, _ map: (Outcome) -> T) throws(UVError) -> T {
-        try loop.ensureOpen("fs")
+        try loop.ensureOpen(op.name)
+        try op.validate()
         let outcome: Outcome
         switch loop.core {
         case .uv(let l):
@@ -204,7 +235,13 @@ public struct FileSystem {
     /// Runs `op` on the pool; `completion` gets the mapped result.
     func async<T>(_ op: NativeFSOperation, _ map: @escaping (Outcome) -> T, cleanup: (() -> Void)? = nil,
                   _ completion: @escaping (Result<T, UVError>) -> Void) throws(UVError) -> FSRequest {
-        try loop.ensureOpen("fs")
+        do throws(UVError) {
+            try loop.ensureOpen(op.name)
+            try op.validate()
+        } catch {
+            cleanup?()
+            throw error
+        }
         let request = FSRequest(loop: loop)
         let finish: (Outcome) -> Void = { outcome in
             request.core = nil

@@ -118,7 +118,12 @@ public final class Loop {
         self.isDefaultLoop = true
         switch backend {
         case .libuv:
-            guard let loop = uv_default_loop() else { throw UVError.noMemory }
+            errno = 0
+            guard let loop = uv_default_loop() else {
+                // uv_default_loop gives no code; uv_loop_init left errno (EMFILE...).
+                let code = errno != 0 ? -errno : UV_ENOMEM.rawValue
+                throw UVError(code: code).with(context: "Loop.defaultLoop: uv_default_loop failed")
+            }
             core = .uv(loop)
         case .native:
             do { core = .native(try NativeEventLoop()) } catch { throw UVError(error) }
@@ -133,7 +138,7 @@ public final class Loop {
         readBufferStorage?.deallocate()
     }
 
-    nonisolated(unsafe) private static var defaultLoop: Loop?
+    nonisolated(unsafe) private static var defaultLoopStorage: Loop?
     nonisolated(unsafe) private static let defaultLoopLock: UnsafeMutablePointer<pthread_mutex_t> = {
         let m = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         pthread_mutex_init(m, nil)
@@ -144,19 +149,35 @@ public final class Loop {
     /// backend is libuv unless the environment variable `SWIFTUV_BACKEND` says
     /// `native`, so that one program can be run on either backend unchanged.
     /// After it is closed, the next use makes a new one. Use it from one thread.
+    ///
+    /// When the loop cannot be made (no descriptor free, an unknown
+    /// `SWIFTUV_BACKEND`), this stops the program with the error; use
+    /// `defaultLoop()` to get the error thrown instead.
     public static var `default`: Loop {
-        pthread_mutex_lock(defaultLoopLock)
-        defer { pthread_mutex_unlock(defaultLoopLock) }
-        if let loop = defaultLoop, !loop.isClosed { return loop }
-        let name = getenv("SWIFTUV_BACKEND").map { String(cString: $0) } ?? "libuv"
-        let backend = Backend(rawValue: name) ?? .libuv
         do {
-            let loop = try Loop(defaultLoopOn: backend)
-            defaultLoop = loop
-            return loop
+            return try defaultLoop()
         } catch {
             fatalError("SwiftUV: cannot make the default loop: \(error)")
         }
+    }
+
+    /// The process's default loop, as `Loop.default`, or the error that kept
+    /// it from being made: `UVError.invalidArgument` for a `SWIFTUV_BACKEND`
+    /// that is neither `libuv` nor `native`, the system's error (say
+    /// `.tooManyOpenFiles`) when the loop's descriptors cannot be opened.
+    ///
+    /// The corresponding libuv function is `uv_default_loop`.
+    public static func defaultLoop() throws(UVError) -> Loop {
+        pthread_mutex_lock(defaultLoopLock)
+        defer { pthread_mutex_unlock(defaultLoopLock) }
+        if let loop = defaultLoopStorage, !loop.isClosed { return loop }
+        let name = getenv("SWIFTUV_BACKEND").map { String(cString: $0) } ?? "libuv"
+        guard let backend = Backend(rawValue: name) else {
+            throw InputCheck.refuse("Loop.defaultLoop", "SWIFTUV_BACKEND is \(InputCheck.quoted(name)); it must be libuv or native")
+        }
+        let loop = try Loop(defaultLoopOn: backend)
+        defaultLoopStorage = loop
+        return loop
     }
 
     func ensureOpen(_ operation: @autoclosure () -> String) throws(UVError) {

@@ -43,11 +43,14 @@ public final class Pipe: Stream {
     private var nativePipe: NativePipe { unsafeDowncast(nativeStream, to: NativePipe.self) }
 
     /// Binds to a socket path. `UVError.invalidArgument` if already bound,
-    /// `.addressInUse` if the path exists.
+    /// `.addressInUse` if the path exists; `.invalidArgument` for an empty
+    /// name or one with a NUL byte, `.nameTooLong` beyond 107 bytes (which
+    /// libuv 1.44.2 would cut short).
     ///
     /// The corresponding libuv function is `uv_pipe_bind`.
     public func bind(_ path: String) throws(UVError) {
         try ensureOpen("Pipe.bind")
+        try InputCheck.socketName(path, "Pipe.bind")
         if let p = uvPipe { try check(uv_pipe_bind(p, path)) } else {
             do { try nativePipe.bind(path: path) } catch { throw UVError(error) }
         }
@@ -63,6 +66,7 @@ public final class Pipe: Stream {
         // libuv would overwrite the pending request, which then never calls
         // back and keeps the loop alive forever: refuse, as TCP does.
         if connecting { throw UVError.alreadyInProgress.with(context: "Pipe.connect: a connect is pending") }
+        try InputCheck.socketName(path, "Pipe.connect")
         let request = StatusRequest(loop: loop, callback: callback)
         if let p = uvPipe {
             // uv_pipe_connect reports every error through its callback.
@@ -80,11 +84,16 @@ public final class Pipe: Stream {
 
     /// Adopts an existing descriptor (made non-blocking); readable and
     /// writable as its access mode allows. `UVError.fileExists` if the loop
-    /// already watches it.
+    /// already watches it; epoll's `UVError.notPermitted` for a descriptor
+    /// it cannot watch (a regular file, a directory, `/dev/null`), which
+    /// libuv 1.44.2 takes and then aborts on in `uv_run`.
     ///
     /// The corresponding libuv function is `uv_pipe_open`.
     public func open(_ descriptor: Int32) throws(UVError) {
         try ensureOpen("Pipe.open")
+        // libuv takes any descriptor and aborts in uv_run when epoll refuses
+        // it (a regular file, a directory, /dev/null).
+        try InputCheck.pollable(descriptor, "Pipe.open")
         if let p = uvPipe { try check(uv_pipe_open(p, descriptor)) } else {
             do { try nativePipe.open(descriptor: descriptor) } catch { throw UVError(error) }
         }

@@ -34,6 +34,20 @@ public struct ProcessOptions {
     public var uid: UInt32?
     public var gid: UInt32?
 
+    /// Refuses a NUL byte in the program, an argument, an environment entry
+    /// or the working folder (C would run `/bin/true` for
+    /// `"/bin/true\0junk"`), and a descriptor number below 0 to inherit.
+    func validate() throws(UVError) {
+        let op = "Process.spawn"
+        try InputCheck.cString(file, op, "program")
+        for argument in arguments { try InputCheck.cString(argument, op, "argument") }
+        for entry in environment ?? [] { try InputCheck.cString(entry, op, "environment entry") }
+        if let workingDirectory { try InputCheck.cString(workingDirectory, op, "working folder") }
+        for case .inherit(let fd) in stdio where fd < 0 {
+            throw InputCheck.refuse(op, "descriptor \(fd) to inherit is negative")
+        }
+    }
+
     public init(file: String, arguments: [String]? = nil, environment: [String]? = nil, workingDirectory: String? = nil,
                 stdio: [StdioOption] = [.ignore, .ignore, .ignore], detached: Bool = false, uid: UInt32? = nil, gid: UInt32? = nil) {
         self.file = file
@@ -67,6 +81,7 @@ public final class Process: Handle {
     public static func spawn(loop: Loop, _ options: ProcessOptions,
                              onExit: ((Process, Int64, Int32) -> Void)? = nil) throws(UVError) -> Process {
         try loop.ensureOpen("Process.spawn")
+        try options.validate()
         for option in options.stdio {
             if case .pipe(let p, _, _) = option { try p.ensureOpen("Process.spawn (stdio pipe)") }
             if case .stream(let s) = option { try s.ensureOpen("Process.spawn (stdio stream)") }

@@ -6,9 +6,12 @@ import Glibc
 
 /// An IPv4, IPv6 or Unix-domain socket address.
 ///
-/// Parse one from text: `"127.0.0.1:8080"`, `"[::1]:80"`, `"[fe80::1%eth0]:80"`,
-/// or a path starting with `/` or `.` for a Unix socket. A bad address or a
-/// port outside 0...65535 throws `UVError.invalidArgument`.
+/// Parse one from text: `"127.0.0.1:8080"`, `"[::1]:80"`, `"[fe80::1%eth0]:80"`
+/// (an IPv6 zone is an interface name or index), or a path starting with `/`
+/// or `.` for a Unix socket. A bad address, a NUL byte, a port that is not
+/// 1 to 5 decimal digits in 0...65535 (no sign) or an unknown zone throws
+/// `UVError.invalidArgument`: libuv's parsers would drop an unknown zone or
+/// read up to the NUL. `description` parses back to the same address.
 public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     enum Storage: Sendable, Hashable {
         case ipv4(address: UInt32, port: UInt16)  // both in network order
@@ -23,28 +26,44 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
     /// The corresponding libuv functions are `uv_ip4_addr` and `uv_ip6_addr`.
     public init(ip: String, port: Int) throws(UVError) {
         guard (0...65535).contains(port) else {
-            throw UVError.invalidArgument.with(context: "port \(port) is outside 0...65535")
+            throw UVError.invalidArgument.with(context: "SocketAddress: port \(port) is outside 0...65535")
         }
+        try InputCheck.cString(ip, "SocketAddress", "address")
         var v4 = sockaddr_in()
         if uv_ip4_addr(ip, Int32(port), &v4) == 0 {
             storage = .ipv4(address: v4.sin_addr.s_addr, port: v4.sin_port)
             return
         }
+        // The zone is read here: uv_ip6_addr drops an unknown interface
+        // silently, and cuts a long address before the `%`.
+        var address = ip
+        var scopeID: UInt32 = 0
+        if let percent = ip.firstIndex(of: "%") {
+            address = String(ip[..<percent])
+            let zone = String(ip[ip.index(after: percent)...])
+            if !zone.isEmpty, zone.utf8.count <= 10, zone.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let index = UInt32(zone) {
+                scopeID = index
+            } else {
+                scopeID = zone.isEmpty ? 0 : if_nametoindex(zone)
+                if scopeID == 0 {
+                    throw UVError.invalidArgument.with(context: "SocketAddress: \"\(zone)\" in \"\(ip)\" names no network interface")
+                }
+            }
+        }
         var v6 = sockaddr_in6()
-        if uv_ip6_addr(ip, Int32(port), &v6) == 0 {
+        if !address.contains("%"), uv_ip6_addr(address, Int32(port), &v6) == 0 {
             let bytes = withUnsafeBytes(of: v6.sin6_addr) { Array($0) }
-            storage = .ipv6(address: bytes, port: v6.sin6_port, flowInfo: v6.sin6_flowinfo, scopeID: v6.sin6_scope_id)
+            storage = .ipv6(address: bytes, port: v6.sin6_port, flowInfo: v6.sin6_flowinfo, scopeID: scopeID)
             return
         }
-        throw UVError.invalidArgument.with(context: "\"\(ip)\" is not an IPv4 or IPv6 address")
+        throw UVError.invalidArgument.with(context: "SocketAddress: \"\(ip)\" is not an IPv4 or IPv6 address")
     }
 
     /// A Unix-domain socket path.
+    /// An empty path or one with a NUL byte gives `UVError.invalidArgument`,
+    /// one longer than 107 bytes `UVError.nameTooLong`.
     public init(unixPath path: String) throws(UVError) {
-        let max = MemoryLayout.size(ofValue: sockaddr_un().sun_path)
-        guard !path.isEmpty, path.utf8.count < max else {
-            throw UVError.invalidArgument.with(context: "a Unix socket path must have 1 to \(max - 1) bytes")
-        }
+        try InputCheck.socketName(path, "SocketAddress")
         storage = .unix(path: path)
     }
 
@@ -70,8 +89,10 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
             host = text[..<colon]
             portText = text[text.index(after: colon)...]
         }
-        guard let port = Int(portText) else {
-            throw UVError.invalidArgument.with(context: "\"\(portText)\" is not a port number")
+        // Decimal digits only: Int("+80") and Int("-0") would parse.
+        guard (1...5).contains(portText.utf8.count), portText.utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+              let port = Int(portText) else {
+            throw UVError.invalidArgument.with(context: "SocketAddress: \"\(portText)\" is not a port number (0...65535)")
         }
         try self.init(ip: String(host), port: port)
     }
@@ -121,8 +142,27 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The address without the port (`uv_ip_name`), or the Unix path.
+    /// The address without the port (`uv_ip_name`), with its zone when an
+    /// IPv6 address has one (`fe80::1%lo`), or the Unix path.
     public var host: String {
+        switch storage {
+        case .unix(let path): return path
+        case .ipv6(_, _, _, let scopeID) where scopeID != 0:
+            return plainHost + "%" + Self.zoneName(scopeID)
+        default:
+            return plainHost
+        }
+    }
+
+    /// An interface's name, or its index when it has none (any more).
+    private static func zoneName(_ index: UInt32) -> String {
+        var buffer = [CChar](repeating: 0, count: Int(IF_NAMESIZE) + 1)
+        guard if_indextoname(index, &buffer) != nil else { return String(index) }
+        return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The address as `uv_ip_name` writes it (no zone).
+    private var plainHost: String {
         switch storage {
         case .unix(let path): return path
         default:

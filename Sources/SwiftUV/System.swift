@@ -11,10 +11,18 @@ import Glibc
 /// the exception: it runs on a loop's pool).
 public enum System {
     /// Reads a string libuv writes into a buffer with a size in/out.
+    /// A value longer than the first buffer (`UV_ENOBUFS`, with the size
+    /// needed) is read again into a buffer of that size.
     private static func string(_ call: (UnsafeMutablePointer<CChar>, UnsafeMutablePointer<Int>) -> Int32) throws(UVError) -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         var size = buffer.count
-        try check(buffer.withUnsafeMutableBufferPointer { call($0.baseAddress!, &size) })
+        var status = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress!, &size) }
+        if status == UV_ENOBUFS.rawValue && size > buffer.count {
+            buffer = [CChar](repeating: 0, count: size + 1)
+            size = buffer.count
+            status = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress!, &size) }
+        }
+        try check(status)
         return String(decoding: buffer.prefix(size).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
@@ -91,7 +99,10 @@ public enum System {
     /// `uv_cwd`.
     public static func currentDirectory() throws(UVError) -> String { try string { uv_cwd($0, $1) } }
     /// `uv_chdir`.
-    public static func changeDirectory(_ path: String) throws(UVError) { try check(uv_chdir(path)) }
+    public static func changeDirectory(_ path: String) throws(UVError) {
+        try InputCheck.cString(path, "System.changeDirectory")
+        try check(uv_chdir(path))
+    }
     /// `uv_exepath`.
     public static func executablePath() throws(UVError) -> String { try string { uv_exepath($0, $1) } }
 
@@ -102,6 +113,7 @@ public enum System {
 
     /// An environment variable, or nil (`uv_os_getenv`).
     public static func environment(_ name: String) throws(UVError) -> String? {
+        try InputCheck.cString(name, "System.environment", "name")
         do {
             return try string { uv_os_getenv(name, $0, $1) }
         } catch UVError.noSuchFileOrDirectory {
@@ -109,9 +121,16 @@ public enum System {
         }
     }
     /// `uv_os_setenv`.
-    public static func setEnvironment(_ name: String, _ value: String) throws(UVError) { try check(uv_os_setenv(name, value)) }
+    public static func setEnvironment(_ name: String, _ value: String) throws(UVError) {
+        try InputCheck.cString(name, "System.setEnvironment", "name")
+        try InputCheck.cString(value, "System.setEnvironment", "value")
+        try check(uv_os_setenv(name, value))
+    }
     /// `uv_os_unsetenv`.
-    public static func unsetEnvironment(_ name: String) throws(UVError) { try check(uv_os_unsetenv(name)) }
+    public static func unsetEnvironment(_ name: String) throws(UVError) {
+        try InputCheck.cString(name, "System.unsetEnvironment", "name")
+        try check(uv_os_unsetenv(name))
+    }
     /// Every environment variable (`uv_os_environ`).
     public static func environment() throws(UVError) -> [String: String] {
         var items: UnsafeMutablePointer<uv_env_item_t>?
@@ -124,10 +143,17 @@ public enum System {
     }
 
     /// Random bytes from the system's source, synchronously (`uv_random`).
+    /// A negative count gives `UVError.invalidArgument`; more than
+    /// 2^31 - 1 bytes, `UVError.argumentListTooLong` (libuv's `E2BIG`).
     public static func randomBytes(count: Int) throws(UVError) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        try check(bytes.withUnsafeMutableBytes { uv_random(nil, nil, $0.baseAddress, $0.count, 0, nil) })
-        return bytes
+        try InputCheck.count(count, "randomBytes")
+        if count > 0x7FFF_FFFF {
+            throw UVError.argumentListTooLong.with(context: "randomBytes: \(count) bytes is more than uv_random gives at once")
+        }
+        let buffer = try InputCheck.allocate(count, "randomBytes")
+        defer { free(buffer.baseAddress) }
+        try check(uv_random(nil, nil, buffer.baseAddress, count, 0, nil))
+        return Array(buffer)
     }
 
     /// `uv_available_parallelism`.
@@ -228,6 +254,8 @@ extension Loop {
     /// Random bytes filled on this loop's thread pool (`uv_random` with a
     /// callback); the completion runs on the loop thread.
     public func randomBytes(count: Int, _ completion: @escaping (Result<[UInt8], UVError>) -> Void) throws(UVError) {
+        // Refused here, not on the pool.
+        try InputCheck.count(count, "randomBytes")
         try queueWork({ () -> Result<[UInt8], UVError> in
             do throws(UVError) { return .success(try System.randomBytes(count: count)) } catch { return .failure(error) }
         }) { result in

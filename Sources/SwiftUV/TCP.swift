@@ -61,11 +61,15 @@ public final class TCP: Stream {
     private var nativeTCP: NativeTCP { unsafeDowncast(nativeStream, to: NativeTCP.self) }
 
     /// Adopts an existing socket, made non-blocking. `UVError.fileExists` if
-    /// the loop already watches it.
+    /// the loop already watches it; `UVError.notSocket` for a descriptor
+    /// that is not a socket, `.invalidArgument` for a socket that is not a
+    /// stream socket (libuv 1.44.2 takes both, then aborts in `uv_run`).
     ///
     /// The corresponding libuv function is `uv_tcp_open`.
     public func open(socket: Int32) throws(UVError) {
         try ensureOpen("TCP.open")
+        // libuv takes any descriptor and aborts in uv_run when epoll refuses it.
+        try InputCheck.socket(socket, type: Int32(SOCK_STREAM.rawValue), "TCP.open")
         if let t = uvTCP { try check(uv_tcp_open(t, socket)) } else {
             do { try nativeTCP.open(socket: socket) } catch { throw UVError(error) }
         }

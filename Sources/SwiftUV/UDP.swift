@@ -103,9 +103,12 @@ public final class UDP: Handle {
         try call({ uv_udp_connect($0, nil) }) { (n) throws(NativeError) in try n.disconnect() }
     }
 
-    /// Adopts an existing datagram socket (`uv_udp_open`).
+    /// Adopts an existing datagram socket (`uv_udp_open`):
+    /// `UVError.notSocket` for a descriptor that is not a socket,
+    /// `.invalidArgument` for a socket that is not a datagram socket.
     public func open(socket: Int32) throws(UVError) {
         try ensureOpen("UDP.open")
+        try InputCheck.socket(socket, type: Int32(SOCK_DGRAM.rawValue), "UDP.open")
         try call({ uv_udp_open($0, socket) }) { (n) throws(NativeError) in try n.open(socket: socket) }
     }
 
@@ -260,6 +263,7 @@ public final class UDP: Handle {
     /// default (`uv_udp_set_multicast_interface`).
     public func setMulticastInterface(_ interface: String?) throws(UVError) {
         try ensureOpen("UDP.setMulticastInterface")
+        if let interface { try InputCheck.cString(interface, "UDP.setMulticastInterface", "interface") }
         if let u = uvUDP {
             try check(uv_udp_set_multicast_interface(u, interface))
             return
@@ -289,6 +293,8 @@ public final class UDP: Handle {
     /// The corresponding libuv function is `uv_udp_set_membership`.
     public func setMembership(group: String, interface: String? = nil, join: Bool) throws(UVError) {
         try ensureOpen("UDP.setMembership")
+        try InputCheck.cString(group, "UDP.setMembership", "group")
+        if let interface { try InputCheck.cString(interface, "UDP.setMembership", "interface") }
         if let u = uvUDP {
             try check(uv_udp_set_membership(u, group, interface, join ? UV_JOIN_GROUP : UV_LEAVE_GROUP))
             return
@@ -318,6 +324,9 @@ public final class UDP: Handle {
     /// (`uv_udp_set_source_membership`).
     public func setSourceMembership(group: String, interface: String? = nil, source: String, join: Bool) throws(UVError) {
         try ensureOpen("UDP.setSourceMembership")
+        for text in [group, source] + (interface.map { [$0] } ?? []) {
+            try InputCheck.cString(text, "UDP.setSourceMembership", "address")
+        }
         if let u = uvUDP {
             try check(uv_udp_set_source_membership(u, group, interface, source, join ? UV_JOIN_GROUP : UV_LEAVE_GROUP))
             return

@@ -42,7 +42,7 @@ func onOwnThread<T>(_ work: @escaping () throws -> T) async throws -> T {
 /// the loop closes clean.
 func withAsyncLoop(_ backend: Backend, _ body: @escaping (Loop) async throws -> Void) async throws {
     let loop = try Loop(backend: backend)
-    let task = loop.task { try await body(loop) }
+    let task = try loop.task { try await body(loop) }
     let handover = Handover(value: loop)
     try await onOwnThread { _ = try handover.value.run() }
     try await task.value
@@ -71,8 +71,8 @@ func asyncListener(_ loop: Loop) throws -> (server: TCP, port: Int, connections:
 }
 
 /// A task counting the connections it accepts until the sequence ends.
-func countingAcceptor(_ loop: Loop, _ connections: Connections<TCP>) -> Task<Int, any Error> {
-    loop.task {
+func countingAcceptor(_ loop: Loop, _ connections: Connections<TCP>) throws -> Task<Int, any Error> {
+    try loop.task {
         var n = 0
         for try await _ in connections { n += 1 }
         return n
@@ -83,11 +83,11 @@ func countingAcceptor(_ loop: Loop, _ connections: Connections<TCP>) -> Task<Int
 /// with async/await; the task ends when the listener is closed.
 func asyncEchoServer(_ loop: Loop) throws -> (server: TCP, port: Int, task: Task<Int, any Error>) {
     let (server, port, connections) = try asyncListener(loop)
-    let task = loop.task {
+    let task = try loop.task {
         var served = 0
         for try await client in connections {
             served += 1
-            loop.task {
+            try loop.task {
                 for try await chunk in client.chunks() {
                     try await client.write(chunk)
                 }
@@ -107,8 +107,8 @@ struct AsyncTests {
             let (server, port, serverTask) = try asyncEchoServer(loop)
             // Two clients at once, each sending 20 messages and checking
             // every echo before the next.
-            let clients = (0..<2).map { n in
-                loop.task { () -> Int in
+            let clients = try (0..<2).map { n in
+                try loop.task { () -> Int in
                     let client = try TCP(loop: loop)
                     try await client.connect(to: "127.0.0.1:\(port)")
                     var replies = client.chunks().makeAsyncIterator()
@@ -148,7 +148,7 @@ struct AsyncTests {
             let server = try Pipe(loop: loop)
             try server.bind(path)
             let connections = try server.connections()
-            let serverTask = loop.task { () -> [UInt8] in
+            let serverTask = try loop.task { () -> [UInt8] in
                 var received: [UInt8] = []
                 for try await peer in connections {
                     for try await chunk in peer.chunks() { received += chunk }
@@ -181,7 +181,7 @@ struct AsyncTests {
                 var checks = [pthread_equal(pthread_self(), loopThread) != 0]
                 // A child task and an unstructured loop task: same thread.
                 async let child = pthread_equal(pthread_self(), loopThread) != 0
-                let other = loop.task { pthread_equal(pthread_self(), loopThread) != 0 }
+                let other = try loop.task { pthread_equal(pthread_self(), loopThread) != 0 }
                 checks.append(await child)
                 checks.append(try await other.value)
                 // A detour through the global executor comes back to the loop.
@@ -230,7 +230,7 @@ struct AsyncTests {
             func checkIsolated() { executor.checkIsolated() }
         }
         try await withAsyncLoop(backend) { loop in
-            let ticker = Ticker(executor: loop.executor)
+            let ticker = Ticker(executor: try loop.executor)
             // Callers on the global executor: the actor hops to the loop.
             let callers = (0..<3).map { _ in Task.detached { try await ticker.tick() } }
             for c in callers {
@@ -247,7 +247,7 @@ struct AsyncTests {
         final class Ran: Sendable { let count = Atomic<Int>(0) }
         let ran = Ran()
         try await withAsyncLoop(backend) { loop in
-            let executor = loop.executor
+            let executor = try loop.executor
             // The loop blocks in poll (nothing else to do) while tasks made
             // on other threads arrive. (No time limit: the detached task
             // waits for a thread of the pool, which other tests may hold.)
@@ -270,7 +270,7 @@ struct AsyncTests {
             #expect(loop.now - t0 >= 30)
             #expect(loop.handles.allSatisfy { $0.isClosing }, "the sleep's timer is closed")
 
-            let sleeper = loop.task { try await loop.sleep(for: .seconds(30)) }
+            let sleeper = try loop.task { try await loop.sleep(for: .seconds(30)) }
             try await loop.sleep(for: .milliseconds(10))
             #expect(loop.handles.filter { !$0.isClosing }.count == 1, "one timer while sleeping")
             let t1 = loop.now
@@ -280,7 +280,7 @@ struct AsyncTests {
             #expect(loop.handles.allSatisfy { $0.isClosing })
 
             // Already cancelled: nothing starts.
-            let early = loop.task { () -> Int in
+            let early = try loop.task { () -> Int in
                 withUnsafeCurrentTask { $0?.cancel() }
                 let before = loop.handles.count
                 _ = try? await loop.sleep(for: .seconds(30))
@@ -293,7 +293,7 @@ struct AsyncTests {
     @Test("closing a sleep's timer (closeAll) ends the sleep with UVError.cancelled", arguments: backends)
     func sleepClosed(backend: Backend) async throws {
         try await withAsyncLoop(backend) { loop in
-            let sleeper = loop.task { try await loop.sleep(for: .seconds(30)) }
+            let sleeper = try loop.task { try await loop.sleep(for: .seconds(30)) }
             try await loop.sleep(for: .milliseconds(5))
             loop.closeAll()
             await #expect(throws: UVError.cancelled) { try await sleeper.value }
@@ -319,7 +319,7 @@ struct AsyncTests {
             let filler = try TCP(loop: loop)
             try await filler.connect(to: "127.0.0.1:\(port)")
             let client = try TCP(loop: loop)
-            let connecting = loop.task { try await client.connect(to: "127.0.0.1:\(port)") }
+            let connecting = try loop.task { try await client.connect(to: "127.0.0.1:\(port)") }
             try await loop.sleep(for: .milliseconds(50))
             #expect(loop.suspendedOperationCount == 1, "the connect is pending")
             connecting.cancel()
@@ -335,7 +335,7 @@ struct AsyncTests {
             let (server, port, serverTask) = try asyncEchoServer(loop)
             let client = try TCP(loop: loop)
             try await client.connect(to: "127.0.0.1:\(port)")
-            let reading = loop.task { () -> [UInt8]? in
+            let reading = try loop.task { () -> [UInt8]? in
                 var it = client.chunks().makeAsyncIterator()
                 return try await it.next()
             }
@@ -358,7 +358,7 @@ struct AsyncTests {
         try await withAsyncLoop(backend) { loop in
             let (server, port, connections) = try asyncListener(loop)
             // The peer is accepted and never read, until the test is done.
-            let accepted = loop.task {
+            let accepted = try loop.task {
                 var it = connections.makeAsyncIterator()
                 let peer = try await it.next()
                 defer { try? peer?.close() }
@@ -367,7 +367,7 @@ struct AsyncTests {
             let client = try TCP(loop: loop)
             try await client.connect(to: "127.0.0.1:\(port)")
             let big = [UInt8](repeating: 7, count: 64 << 20)
-            let writing = loop.task { try await client.write(big) }
+            let writing = try loop.task { try await client.write(big) }
             try await loop.sleep(for: .milliseconds(20))
             #expect(client.writeQueueSize > 0, "the write is still queued")
             writing.cancel()
@@ -383,14 +383,14 @@ struct AsyncTests {
     func cancelAccept(backend: Backend) async throws {
         try await withAsyncLoop(backend) { loop in
             let (server, _, connections) = try asyncListener(loop)
-            let waiting = countingAcceptor(loop, connections)
+            let waiting = try countingAcceptor(loop, connections)
             try await loop.sleep(for: .milliseconds(10))
             waiting.cancel()
             #expect(await throwsCancellation { _ = try await waiting.value })
             #expect(server.isClosing)
 
             let (second, _, more) = try asyncListener(loop)
-            let ending = countingAcceptor(loop, more)
+            let ending = try countingAcceptor(loop, more)
             try await loop.sleep(for: .milliseconds(10))
             try second.close()
             #expect(try await ending.value == 0)
@@ -401,8 +401,8 @@ struct AsyncTests {
     func sharedAccept(backend: Backend) async throws {
         try await withAsyncLoop(backend) { loop in
             let (server, port, connections) = try asyncListener(loop)
-            let acceptors = (0..<3).map { _ in
-                loop.task { () -> Int in
+            let acceptors = try (0..<3).map { _ in
+                try loop.task { () -> Int in
                     var n = 0
                     for try await peer in connections {
                         n += 1
@@ -434,7 +434,7 @@ struct AsyncTests {
             try await client.connect(to: "127.0.0.1:\(port)")
             let chunks = client.chunks()
             let got = Counter()
-            let reading = loop.task { () -> Int in
+            let reading = try loop.task { () -> Int in
                 for try await chunk in chunks { got.value += chunk.count }
                 return got.value
             }
@@ -461,7 +461,7 @@ struct AsyncTests {
             // once the kernel has the bytes: well over 100 MB/s on loopback,
             // against the consumer's 1.6 MB/s below; its pace is then set by
             // the backpressure, which is the point).
-            let producer = loop.task { () -> Int in
+            let producer = try loop.task { () -> Int in
                 var it = connections.makeAsyncIterator()
                 guard let peer = try await it.next() else { return 0 }
                 let block = [UInt8]((0..<32768).map { UInt8(truncatingIfNeeded: $0 &* 7) })
@@ -571,9 +571,9 @@ extension ThreadPoolTests {
         let ran = Ran()
         try await withAsyncLoop(backend) { loop in
             let (_, release) = try occupyPool(loop)
-            let work: Task<Void, any Error> = loop.task { try await loop.queueWork { _ = ran.count.add(1, ordering: .relaxed) } }
-            let stat: Task<Void, any Error> = loop.task { _ = try await loop.fs.stat("/") }
-            let lookup: Task<Void, any Error> = loop.task { _ = try await loop.getAddressInfo(host: "localhost") }
+            let work: Task<Void, any Error> = try loop.task { try await loop.queueWork { _ = ran.count.add(1, ordering: .relaxed) } }
+            let stat: Task<Void, any Error> = try loop.task { _ = try await loop.fs.stat("/") }
+            let lookup: Task<Void, any Error> = try loop.task { _ = try await loop.getAddressInfo(host: "localhost") }
             try await loop.sleep(for: .milliseconds(5))
             #expect(loop.suspendedOperationCount == 3, "three requests queued behind the busy pool")
             for t in [work, stat, lookup] { t.cancel() }
@@ -583,7 +583,7 @@ extension ThreadPoolTests {
             release()
             // Work already running is not stopped: its result arrives.
             let gate = Ran()
-            let running = loop.task { () -> Int in
+            let running = try loop.task { () -> Int in
                 try await loop.queueWork { () -> Int in
                     gate.count.store(1, ordering: .releasing)
                     usleep(20_000)
@@ -616,7 +616,7 @@ extension SignalTests {
             #expect(try await closing.waitUntilExit().status == 4)
 
             let slow = try Process.spawn(loop: loop, ProcessOptions(file: "sleep", arguments: ["sleep", "30"]))
-            let waiting = loop.task { try await slow.waitUntilExit() }
+            let waiting = try loop.task { try await slow.waitUntilExit() }
             try await loop.sleep(for: .milliseconds(10))
             waiting.cancel()
             #expect(await throwsCancellation { _ = try await waiting.value })

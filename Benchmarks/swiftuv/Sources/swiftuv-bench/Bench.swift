@@ -281,15 +281,15 @@ struct Bench {
                 var roundTrips = 0
                 var stop = false
                 let start = hrtime()
-                loop.task {
+                try loop.task {
                     for try await connection in connections {
-                        loop.task {
+                        try loop.task {
                             for try await chunk in connection.chunks() { try await connection.write(chunk) }
                             try connection.close()
                         }
                     }
                 }
-                loop.task {
+                try loop.task {
                     let client = try TCP(loop: loop)
                     try client.setNoDelay(true)
                     try await client.connect(to: address)

@@ -29,7 +29,7 @@ let package = Package(
             "SwiftUV", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "uvdemo", dependencies: ["UVDemoKit"]),
-        .testTarget(name: "SwiftUVTests", dependencies: ["SwiftUV", "TestSupport"]),
+        .testTarget(name: "SwiftUVTests", dependencies: ["SwiftUV", "NativeLoop", "TestSupport"]),
         // A child process for tests (posix_spawn; Foundation's Process leaks under LSan).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         // C calls the tests need and the Glibc module lacks (openpty).

@@ -52,6 +52,8 @@ package final class NativeEventLoop {
     var pendingQueue: [IOWatcher] = []
 
     let timers = TimerHeap()
+    /// Room in the timer heap (for the test that it shrinks).
+    package var timerHeapCapacity: Int { timers.capacity }
     @exclusivity(unchecked)
     var timerCounter: UInt64 = 0
 
@@ -118,7 +120,10 @@ package final class NativeEventLoop {
     private var running = false
 
     /// A descriptor held in reserve for accepting under `EMFILE` (libuv's
-    /// `emfile_fd`), opened when the loop's first stream is made.
+    /// `emfile_fd`). libuv opens it with the loop's first stream, so a loop
+    /// whose first stream came while the table was full has none, and its
+    /// listeners report `EMFILE` in a tight loop; this engine takes it when
+    /// the loop is made (and SwiftUV does the same for a libuv loop).
     @exclusivity(unchecked)
     private var spareFD: Int32 = -1
 
@@ -174,12 +179,16 @@ package final class NativeEventLoop {
             closeDescriptor(epollFD)
             throw error
         }
+
         events = .allocate(capacity: Int(Self.maxEvents))
         time = milliseconds(of: clock)
         wakeWatcher = IOWatcher(fd: wakeFD) { [unowned self] _ in self.wakeupReceived() }
         signalWatcher = IOWatcher(fd: signalReadFD) { [unowned self] _ in self.signalsReceived() }
         ioStart(wakeWatcher, UInt32(EPOLLIN.rawValue))
         ioStart(signalWatcher, UInt32(EPOLLIN.rawValue))
+        // (A throw from here on runs deinit, which releases the rest.)
+        reserveSpareDescriptor()
+        if spareFD < 0 { throw NativeError(errno: errno) }
     }
 
     deinit {

@@ -119,6 +119,12 @@ final class TimerHeap {
 
     var min: NativeTimer? { items.first?.takeUnretainedValue() }
 
+    /// How many timers the heap has room for without growing.
+    var capacity: Int { items.capacity }
+
+    /// Below this the heap keeps its room (a few KiB).
+    private static let retainedCapacity = 1024
+
     @inline(__always)
     private static func less(_ a: Unmanaged<NativeTimer>, _ b: Unmanaged<NativeTimer>) -> Bool {
         a._withUnsafeGuaranteedRef { a in
@@ -147,6 +153,15 @@ final class TimerHeap {
         }
         items.removeLast()
         t.heapIndex = -1
+        // Give memory back once the heap is far below its room (a million
+        // timers closed would otherwise keep 8 MiB): shrink to twice the
+        // count, so that growing again costs a doubling, as before.
+        if items.count < items.capacity / 8 && items.capacity > Self.retainedCapacity {
+            var smaller: [Unmanaged<NativeTimer>] = []
+            smaller.reserveCapacity(Swift.max(items.count * 2, Self.retainedCapacity))
+            smaller.append(contentsOf: items)
+            items = smaller
+        }
         if i < items.count {
             items.withUnsafeMutableBufferPointer { buffer in
                 Self.siftDown(buffer, i)

@@ -98,6 +98,13 @@ public final class Loop {
                 loop.deallocate()
                 throw UVError(code: status)
             }
+            do throws(UVError) {
+                try Self.reserveAcceptSpare(loop)
+            } catch {
+                uv_loop_close(loop)
+                loop.deallocate()
+                throw error
+            }
             if options.contains(.measureIdleTime) {
                 _ = swiftuv_loop_configure_idle_time(loop)
             }
@@ -124,10 +131,30 @@ public final class Loop {
                 let code = errno != 0 ? -errno : UV_ENOMEM.rawValue
                 throw UVError(code: code).with(context: "Loop.defaultLoop: uv_default_loop failed")
             }
+            do throws(UVError) {
+                try Self.reserveAcceptSpare(loop)
+            } catch {
+                uv_loop_close(loop)
+                throw error
+            }
             core = .uv(loop)
         case .native:
             do { core = .native(try NativeEventLoop()) } catch { throw UVError(error) }
         }
+    }
+
+    /// Opens libuv's spare descriptor for accepting under `EMFILE`
+    /// (`emfile_fd`, which `uv_loop_close` closes) now, as the native engine
+    /// does, rather than with the loop's first stream: a loop made while
+    /// descriptors remain always has it, so a listener out of descriptors
+    /// drops the waiting connections instead of reporting `EMFILE` in a
+    /// tight loop. A loop that cannot have it is not made.
+    private static func reserveAcceptSpare(_ loop: UnsafeMutablePointer<uv_loop_t>) throws(UVError) {
+        if loop.pointee.emfile_fd != -1 { return }
+        var fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        if fd < 0 { fd = open("/", O_RDONLY | O_CLOEXEC) }
+        if fd < 0 { throw UVError(code: -errno).with(context: "Loop: the spare descriptor for accepting under EMFILE") }
+        loop.pointee.emfile_fd = fd
     }
 
     deinit {

@@ -1,3 +1,4 @@
+import NativeLoop
 import SwiftUV
 import TestSupport
 import Testing
@@ -340,5 +341,95 @@ struct BadInputTests {
         for text in ["1.2.3.4:5", "[::1]:0", "[2001:db8::1]:65535", "/tmp/x.sock"] {
             #expect(try SocketAddress(text).description == text)
         }
+    }
+
+    // MARK: Smaller
+
+    @Test("the native timer heap gives its memory back after a million timers close")
+    func timerHeapShrinks() throws {
+        let loop = try NativeEventLoop()
+        let timers = (0..<1_000_000).map { _ in NativeTimer(loop: loop) }
+        for (i, timer) in timers.enumerated() { timer.start(timeout: UInt64(1000 + i % 5000), repeat: 0) {} }
+        let full = loop.timerHeapCapacity
+        #expect(full >= 1_000_000)
+        for timer in timers.dropFirst(10) { timer.close(nil) }
+        #expect(loop.timerHeapCapacity <= 2048, "room for \(loop.timerHeapCapacity) timers kept after closing all but 10")
+        for timer in timers.prefix(10) { timer.close(nil) }
+        _ = try loop.run(.noWait)
+        try loop.close()
+    }
+
+    @Test("a listener out of descriptors drops waiting clients instead of reporting EMFILE in a tight loop (in a child process)",
+          arguments: backends)
+    func acceptWithoutDescriptors(backend: Backend) throws {
+        let child = try Subprocess(["/proc/self/exe", "--testing-library", "swift-testing", "--filter", "emfileChild"],
+                                   environment: ["SWIFTUV_BAD_INPUT_CHILD": "1", "SWIFTUV_EMFILE_BACKEND": backend.rawValue],
+                                   pipeStdout: true, mergeStderr: true)
+        let output = child.readAll()
+        #expect(child.wait() == 0, "\(output.suffix(2000))")
+        #expect(output.contains("Test \"EMFILE listener (child process only)\" passed"), "\(output.suffix(2000))")
+    }
+
+    /// The loop's first stream is made while the descriptor table is full:
+    /// libuv (and the native engine before) then had no spare descriptor,
+    /// and the listener's callback got EMFILE 200,000 times without a loop
+    /// iteration between. The spare is now taken when the loop is made.
+    @Test("EMFILE listener (child process only)", .enabled(if: getenv("SWIFTUV_EMFILE_BACKEND") != nil))
+    func emfileChild() throws {
+        let backend = Backend(rawValue: String(cString: getenv("SWIFTUV_EMFILE_BACKEND")))!
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        limit.rlim_cur = 256
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let loop = try Loop(backend: backend)
+        var held: [Int32] = []
+        func fill() { while true { let fd = dup(0); if fd < 0 { break }; held.append(fd) } }
+        fill()
+        let server = try TCP(loop: loop)  // the loop's first stream, made with no descriptor free
+        for fd in held.suffix(4) { close(fd) }
+        held.removeLast(4)
+        try server.bind("127.0.0.1:0")
+        let port = try server.localAddress().port!
+        var errors = 0
+        var accepted = 0
+        try server.listen { [unowned(unsafe) server] error in
+            if error != nil {
+                errors += 1
+                // Without a spare this never ends by itself: end it, and fail below.
+                if errors == 1000 { try? server.close() }
+                return
+            }
+            accepted += 1
+        }
+        // Two clients wait in the backlog; then the table is full again.
+        var clients: [Int32] = []
+        for _ in 0..<2 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(port).bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let status = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            #expect(status == 0)
+            clients.append(fd)
+        }
+        fill()
+        let timer = try Timer(loop: loop)
+        try timer.start(timeout: 50) { _ in if !server.isClosing { try? server.close() } }
+        try loop.run()
+        for fd in held { close(fd) }
+        // Dropped: each client sees its connection end.
+        for fd in clients {
+            var byte: UInt8 = 0
+            #expect(recv(fd, &byte, 1, 0) <= 0, "the server dropped the client")
+            close(fd)
+        }
+        #expect(errors == 0, "\(errors) EMFILE callbacks")
+        #expect(accepted == 0)
+        try timer.close()
+        try loop.run()
+        try loop.close()
     }
 }

@@ -71,4 +71,37 @@ struct FSPollTests {
             #expect(calls == 0)
         }
     }
+
+    /// libuv's `uv_fs_poll_stop` closes the poll's internal timer: until its
+    /// close callback the loop is alive with a backend timeout of 0, and a
+    /// closed fs_poll's own close callback comes an iteration after the
+    /// timer's. (A C probe against libuv 1.44.2 gave these figures.)
+    @Test("fs_poll stop closes its internal timer: alive, timeout 0, the handle's close an iteration later", arguments: backends)
+    func stopClosesItsTimer(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let poll = try FSPoll(loop: loop)
+            try poll.start(path: "/", interval: 1000) { _, _, _, _ in }
+            #expect(try loop.run(.once), "the first stat came back; the timer waits")
+            try poll.stop()
+            #expect(loop.isAlive && loop.backendTimeout == 0, "the timer is closing")
+            #expect(poll.isWindingDown)
+            #expect(try loop.run(.noWait) == false)
+            #expect(!poll.isWindingDown)
+            try poll.start(path: "/", interval: 1000) { _, _, _, _ in }
+            #expect(try loop.run(.once))
+            let timer = try Timer(loop: loop)
+            var pass = 0
+            var closed: [String] = []
+            try poll.close { _ in closed.append("fspoll \(pass)") }
+            try timer.close { _ in closed.append("timer \(pass)") }
+            #expect(loop.isAlive && loop.backendTimeout == 0)
+            var results: [Bool] = []
+            for p in 1...3 {
+                pass = p
+                results.append(try loop.run(.noWait))
+            }
+            #expect(closed == ["timer 1", "fspoll 2"])
+            #expect(results == [true, false, false])
+        }
+    }
 }

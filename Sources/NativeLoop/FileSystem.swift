@@ -277,8 +277,12 @@ package enum NativeFS {
         return ((ma & 0x0000_0fff) << 8) | ((ma & 0xffff_f000) << 32) | (mi & 0x0000_00ff) | ((mi & 0xffff_ff00) << 12)
     }
 
-    /// `uv_fs_copyfile`: copies the bytes and the mode; `EEXIST` with
-    /// `exclusive` when the destination exists.
+    /// `uv_fs_copyfile`, as libuv 1.44.2's `uv__fs_copyfile`: `EEXIST` with
+    /// `exclusive` when the destination exists; without it, a destination
+    /// that is the source itself is left alone (truncating it would empty
+    /// the source). The mode is set before the copy (an `EPERM` is ignored,
+    /// as on CIFS shares), then the source's size in bytes is copied, no
+    /// more (a device such as `/dev/zero` gives an empty copy).
     private static func copyFile(_ from: String, _ to: String, exclusive: Bool) -> Int {
         let src = Glibc.open(from, O_RDONLY | O_CLOEXEC)
         if src < 0 { return Int(-errno) }
@@ -288,10 +292,22 @@ package enum NativeFS {
         let dst = Glibc.open(to, O_WRONLY | O_CREAT | O_CLOEXEC | (exclusive ? O_EXCL : 0), st.st_mode)
         if dst < 0 { return Int(-errno) }
         var failure = 0
-        if ftruncate(dst, 0) != 0 { failure = Int(-errno) }
+        var sameFile = false
+        if !exclusive {
+            var dstat = Glibc.stat()
+            if fstat(dst, &dstat) != 0 {
+                failure = Int(-errno)
+            } else if dstat.st_dev == st.st_dev && dstat.st_ino == st.st_ino {
+                sameFile = true
+            } else if ftruncate(dst, 0) != 0 && errno != EACCES {
+                failure = Int(-errno)
+            }
+        }
+        if failure == 0 && !sameFile && fchmod(dst, st.st_mode) != 0 && errno != EPERM { failure = Int(-errno) }
+        var remaining = Int(st.st_size)
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while failure == 0 {
-            let n = Glibc.read(src, &buffer, buffer.count)
+        while failure == 0 && !sameFile && remaining > 0 {
+            let n = Glibc.read(src, &buffer, Swift.min(buffer.count, remaining))
             if n < 0 { if errno == EINTR { continue }; failure = Int(-errno); break }
             if n == 0 { break }
             var off = 0
@@ -300,8 +316,8 @@ package enum NativeFS {
                 if w < 0 { if errno == EINTR { continue }; failure = Int(-errno); break }
                 off += w
             }
+            remaining -= n
         }
-        if failure == 0 && fchmod(dst, st.st_mode) != 0 { failure = Int(-errno) }
         if Glibc.close(dst) != 0 && failure == 0 { failure = Int(-errno) }
         if failure != 0 { Glibc.unlink(to) }
         return failure

@@ -298,7 +298,13 @@ package class NativeStream: NativeHandle {
         if !flags.contains(.writable) { throw NativeError(errno: EPIPE) }
         if let h = request.sendHandle {
             if !isIPC { throw .invalidArgument }
-            if h.descriptor < 0 { throw NativeError(errno: EBADF) }
+            // libuv's `uv__handle_fd`: only TCP, pipe and UDP handles have one.
+            let passable: Bool
+            switch h.kind {
+            case .tcp, .pipe, .udp: passable = true
+            default: passable = false
+            }
+            if !passable || h.descriptor < 0 { throw NativeError(errno: EBADF) }
         }
         let emptyQueue = writeQueueSize == 0
         loop.activeRequests += 1

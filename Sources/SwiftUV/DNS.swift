@@ -103,6 +103,21 @@ private final class LookupBox: @unchecked Sendable {
 }
 
 extension Loop {
+    /// Refuses what libuv refuses before it looks up (no host and no
+    /// service; an ASCII host over 255 bytes, which libuv's IDNA buffer
+    /// cannot hold) and a NUL byte, which C would stop at.
+    static func checkLookup(host: String?, service: String?) throws(UVError) {
+        let op = "Loop.getAddressInfo"
+        if host == nil && service == nil { throw InputCheck.refuse(op, "no host and no service") }
+        if let host {
+            try InputCheck.cString(host, op, "host")
+            if host.utf8.count > 255 && host.utf8.allSatisfy({ $0 < 0x80 }) {
+                throw InputCheck.refuse(op, "the host name has \(host.utf8.count) bytes; at most 255")
+            }
+        }
+        if let service { try InputCheck.cString(service, op, "service") }
+    }
+
     /// Resolves `host` and/or `service` on the thread pool; `completion`
     /// runs on the loop thread. Errors are libuv's `UV_EAI_*` codes
     /// (`UVError.dnsUnknownNode` for a name that does not exist).
@@ -112,7 +127,7 @@ extension Loop {
     public func getAddressInfo(host: String?, service: String? = nil, hints: AddressHints? = nil,
                                _ completion: @escaping (Result<[AddressInfo], UVError>) -> Void) throws(UVError) -> DNSRequest {
         try ensureOpen("Loop.getAddressInfo")
-        if host == nil && service == nil { throw UVError.invalidArgument.with(context: "getAddressInfo: no host and no service") }
+        try Self.checkLookup(host: host, service: service)
         let request = DNSRequest(loop: self)
         switch core {
         case .uv(let l):
@@ -160,7 +175,7 @@ extension Loop {
     /// Resolves on the calling thread (`uv_getaddrinfo` without a callback).
     public func getAddressInfo(host: String?, service: String? = nil, hints: AddressHints? = nil) throws(UVError) -> [AddressInfo] {
         try ensureOpen("Loop.getAddressInfo")
-        if host == nil && service == nil { throw UVError.invalidArgument.with(context: "getAddressInfo: no host and no service") }
+        try Self.checkLookup(host: host, service: service)
         var h = hints?.cValue ?? addrinfo()
         switch core {
         case .uv(let l):

@@ -71,10 +71,8 @@ public final class FSEvent: Handle {
         try ensureOpen("FSEvent.path")
         switch core {
         case .uv(let h):
-            var buffer = [CChar](repeating: 0, count: 4096)
-            var size = buffer.count
-            try check(uv_fs_event_getpath(UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_fs_event_t.self), &buffer, &size))
-            return String(decoding: buffer.prefix(size).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let event = UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_fs_event_t.self)
+            return try libuvString { uv_fs_event_getpath(event, $0, $1) }
         case .native(let h):
             let n = unsafeDowncast(h, to: NativeFSEvent.self)
             guard n.isActive, let p = n.path else { throw UVError.invalidArgument.with(context: "FSEvent.path: not started") }

@@ -88,10 +88,8 @@ public final class FSPoll: Handle {
         try ensureOpen("FSPoll.path")
         switch core {
         case .uv(let h):
-            var buffer = [CChar](repeating: 0, count: 4096)
-            var size = buffer.count
-            try check(uv_fs_poll_getpath(UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_fs_poll_t.self), &buffer, &size))
-            return String(decoding: buffer.prefix(size).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let poll = UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_fs_poll_t.self)
+            return try libuvString { uv_fs_poll_getpath(poll, $0, $1) }
         case .native(let h):
             let n = unsafeDowncast(h, to: NativeFSPoll.self)
             guard n.isActive, let p = n.path else { throw UVError.invalidArgument.with(context: "FSPoll.path: not started") }

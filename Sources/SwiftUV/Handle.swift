@@ -162,6 +162,8 @@ public class Handle {
 
     private func bufferSize(_ value: Int32, option: Int32, _ uv: (UnsafeMutablePointer<uv_handle_t>, UnsafeMutablePointer<Int32>) -> Int32) throws(UVError) -> Int32 {
         try ensureOpen("bufferSize")
+        // The kernel would read a negative size as a huge one.
+        if value < 0 { throw InputCheck.refuse(option == SO_RCVBUF ? "receiveBufferSize" : "sendBufferSize", "the size \(value) is negative") }
         var v = value
         switch core {
         case .uv(let h):

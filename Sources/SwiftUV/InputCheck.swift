@@ -138,6 +138,23 @@ enum InputCheck {
     }
 }
 
+/// A string libuv writes into a caller's buffer with a size in and out
+/// (`uv_fs_poll_getpath`, `uv_os_getenv`...): a value that does not fit the
+/// first 4 KiB (`UV_ENOBUFS`, with the size needed) is read again into a
+/// buffer that size, instead of failing.
+func libuvString(_ call: (UnsafeMutablePointer<CChar>, UnsafeMutablePointer<Int>) -> Int32) throws(UVError) -> String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    var size = buffer.count
+    var status = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress!, &size) }
+    if status == UV_ENOBUFS.rawValue && size > buffer.count {
+        buffer = [CChar](repeating: 0, count: size + 1)
+        size = buffer.count
+        status = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress!, &size) }
+    }
+    try check(status)
+    return String(decoding: buffer.prefix(size).prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
 extension NativeFSOperation {
     /// The libuv name of the call, for messages (`fs.open`).
     var name: String {

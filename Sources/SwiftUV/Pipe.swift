@@ -136,7 +136,9 @@ public final class Pipe: Stream {
 
     /// Writes `bytes` and passes `handle` (a TCP, pipe or UDP handle) with
     /// them to the process at the other end of this IPC pipe, which accepts
-    /// it with `accept`. `UVError.invalidArgument` on a pipe that is not IPC.
+    /// it with `accept`. `UVError.invalidArgument` on a pipe that is not IPC;
+    /// `UVError.badFileDescriptor` for a handle of another kind (a TTY, a
+    /// poll handle) or one without a descriptor.
     ///
     /// The corresponding libuv function is `uv_write2`.
     public func write<Bytes: Collection>(_ bytes: Bytes, sending handle: Handle,

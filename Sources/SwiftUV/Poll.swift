@@ -56,6 +56,9 @@ public final class Poll: Handle {
         try ensureOpen("Poll.start")
         // libuv asserts on unknown bits.
         if events.rawValue & ~15 != 0 { throw UVError.invalidArgument.with(context: "Poll.start: unknown event bits") }
+        // Readiness nobody consumes would make the loop spin (libuv would
+        // call a null function).
+        if callback == nil && !events.isEmpty { throw UVError.invalidArgument.with(context: "Poll.start: no callback") }
         switch core {
         case .uv(let h):
             try check(uv_poll_start(UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_poll_t.self), events.rawValue) { h, status, events in

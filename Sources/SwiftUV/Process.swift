@@ -48,6 +48,37 @@ public struct ProcessOptions {
         }
     }
 
+    /// Refuses stdio streams that libuv would crash on or half-use: a
+    /// handle of the other backend (libuv asserts on it, the native engine
+    /// traps), a stream with no descriptor yet (`EINVAL`, as libuv), a pipe
+    /// to create that is already open or listed twice (`EBUSY`: libuv would
+    /// start the child and then fail, leaving it unreaped).
+    func validateStdio(on loop: Loop) throws(UVError) {
+        let op = "Process.spawn"
+        var pipes: [ObjectIdentifier] = []
+        for (index, option) in stdio.enumerated() {
+            switch option {
+            case .ignore, .inherit:
+                break
+            case .stream(let s):
+                guard s.loop.backend == loop.backend else {
+                    throw InputCheck.refuse(op, "stdio \(index) is a \(s.loop.backend) stream and the loop is \(loop.backend)")
+                }
+                guard (try? s.fileDescriptor()) != nil else {
+                    throw InputCheck.refuse(op, "stdio \(index): the \(s.type.rawValue) stream has no descriptor yet")
+                }
+            case .pipe(let p, _, _):
+                guard p.loop.backend == loop.backend else {
+                    throw InputCheck.refuse(op, "stdio \(index) is a \(p.loop.backend) pipe and the loop is \(loop.backend)")
+                }
+                if (try? p.fileDescriptor()) != nil || pipes.contains(ObjectIdentifier(p)) {
+                    throw UVError.busy.with(context: "\(op): the pipe for stdio \(index) is already open or listed twice")
+                }
+                pipes.append(ObjectIdentifier(p))
+            }
+        }
+    }
+
     public init(file: String, arguments: [String]? = nil, environment: [String]? = nil, workingDirectory: String? = nil,
                 stdio: [StdioOption] = [.ignore, .ignore, .ignore], detached: Bool = false, uid: UInt32? = nil, gid: UInt32? = nil) {
         self.file = file
@@ -86,6 +117,7 @@ public final class Process: Handle {
             if case .pipe(let p, _, _) = option { try p.ensureOpen("Process.spawn (stdio pipe)") }
             if case .stream(let s) = option { try s.ensureOpen("Process.spawn (stdio stream)") }
         }
+        try options.validateStdio(on: loop)
         switch loop.core {
         case .uv(let l):
             let h = UnsafeMutablePointer<uv_process_t>.allocate(capacity: 1)
@@ -137,6 +169,8 @@ public final class Process: Handle {
                         fds.append(pair[1])
                     }
                 }
+                // libuv gives the child /dev/null for a missing 0, 1 or 2.
+                while fds.count < 3 { fds.append(-1) }
                 try native.spawn(file: options.file, arguments: options.arguments, environment: options.environment,
                                  cwd: options.workingDirectory, stdio: fds, detached: options.detached,
                                  uid: options.uid, gid: options.gid) { [unowned(unsafe) process] status, signal in

@@ -55,6 +55,9 @@ extension Stream {
     /// is thrown once. Cancelling the task awaiting `next()` stops reading
     /// (the stream stays open) and throws `CancellationError`. One sequence
     /// reads a stream at a time.
+    ///
+    /// A `bufferLimit` below 1 byte counts as 1 (reading stops after each
+    /// read until the consumer takes it).
     public final func chunks(bufferLimit: Int = 256 * 1024) -> StreamChunks {
         StreamChunks(reader: ChunkReader(stream: self, limit: max(1, bufferLimit)))
     }

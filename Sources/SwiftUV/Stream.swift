@@ -231,6 +231,8 @@ public class Stream: Handle {
     public final func listen(backlog: Int32 = 511, _ callback: ((UVError?) -> Void)?) throws(UVError) {
         try ensureOpen("listen")
         guard let callback else { throw UVError.invalidArgument.with(context: "listen: no callback") }
+        // The kernel would read a negative backlog as its largest.
+        if backlog < 0 { throw InputCheck.refuse("listen", "the backlog \(backlog) is negative") }
         switch core {
         case .uv:
             let status = uv_listen(uvStream, backlog) { s, status in

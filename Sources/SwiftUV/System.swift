@@ -11,19 +11,8 @@ import Glibc
 /// the exception: it runs on a loop's pool).
 public enum System {
     /// Reads a string libuv writes into a buffer with a size in/out.
-    /// A value longer than the first buffer (`UV_ENOBUFS`, with the size
-    /// needed) is read again into a buffer of that size.
     private static func string(_ call: (UnsafeMutablePointer<CChar>, UnsafeMutablePointer<Int>) -> Int32) throws(UVError) -> String {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        var size = buffer.count
-        var status = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress!, &size) }
-        if status == UV_ENOBUFS.rawValue && size > buffer.count {
-            buffer = [CChar](repeating: 0, count: size + 1)
-            size = buffer.count
-            status = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress!, &size) }
-        }
-        try check(status)
-        return String(decoding: buffer.prefix(size).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        try libuvString(call)
     }
 
     /// Seconds since boot (`uv_uptime`).
@@ -114,6 +103,10 @@ public enum System {
     /// An environment variable, or nil (`uv_os_getenv`).
     public static func environment(_ name: String) throws(UVError) -> String? {
         try InputCheck.cString(name, "System.environment", "name")
+        // getenv would read "A=B" as the variable A with a value starting "B=".
+        if name.isEmpty || name.contains("=") {
+            throw InputCheck.refuse("System.environment", "the name \(InputCheck.quoted(name)) is empty or holds '='")
+        }
         do {
             return try string { uv_os_getenv(name, $0, $1) }
         } catch UVError.noSuchFileOrDirectory {

@@ -142,10 +142,15 @@ public final class TCP: Stream {
         }
     }
 
-    /// Turns TCP keep-alive on, with the first probe after `delay` seconds,
-    /// or off (`uv_tcp_keepalive`).
+    /// Turns TCP keep-alive on, with the first probe after `delay` seconds
+    /// (1...32767, the kernel's range; else `UVError.invalidArgument`), or
+    /// off (`uv_tcp_keepalive`). As in libuv 1.44.2, on a handle that has no
+    /// socket yet the delay applies as 60 s once the socket is made.
     public func setKeepAlive(_ enable: Bool, delay: UInt32 = 60) throws(UVError) {
         try ensureOpen("TCP.setKeepAlive")
+        if enable && !(1...32767).contains(delay) {
+            throw InputCheck.refuse("TCP.setKeepAlive", "the delay \(delay) s is outside 1...32767")
+        }
         if let t = uvTCP { try check(uv_tcp_keepalive(t, enable ? 1 : 0, delay)) } else {
             do { try nativeTCP.setKeepAlive(enable, delay: delay) } catch { throw UVError(error) }
         }

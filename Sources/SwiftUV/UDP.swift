@@ -263,27 +263,22 @@ public final class UDP: Handle {
     /// default (`uv_udp_set_multicast_interface`).
     public func setMulticastInterface(_ interface: String?) throws(UVError) {
         try ensureOpen("UDP.setMulticastInterface")
-        if let interface { try InputCheck.cString(interface, "UDP.setMulticastInterface", "interface") }
+        // Parsed once, for both engines: libuv would drop an unknown or
+        // numeric zone silently; it gets the address with its zone's name.
+        let parsed = try interface.map { (text) throws(UVError) in try SocketAddress(ip: text, port: 0) }
         if let u = uvUDP {
-            try check(uv_udp_set_multicast_interface(u, interface))
+            try check(uv_udp_set_multicast_interface(u, parsed?.host))
             return
         }
-        do {
-            guard let interface else {
-                try nativeUDP.setMulticastInterface(ipv4: 0)
-                return
+        do throws(NativeError) {
+            switch parsed?.storage {
+            case nil: try nativeUDP.setMulticastInterface(ipv4: 0)
+            case .ipv4(let a, _)?: try nativeUDP.setMulticastInterface(ipv4: a)
+            case .ipv6(_, _, _, let scope)?: try nativeUDP.setMulticastInterface(ipv6Scope: scope)
+            case .unix?: throw .invalidArgument
             }
-            switch try SocketAddress(ip: interface, port: 0).storage {
-            case .ipv4(let a, _): try nativeUDP.setMulticastInterface(ipv4: a)
-            case .ipv6(_, _, _, let scope): try nativeUDP.setMulticastInterface(ipv6Scope: scope)
-            case .unix: throw UVError.invalidArgument
-            }
-        } catch let e as NativeError {
-            throw UVError(e)
-        } catch let e as UVError {
-            throw e
         } catch {
-            throw UVError.invalidArgument
+            throw UVError(error)
         }
     }
 
@@ -293,24 +288,28 @@ public final class UDP: Handle {
     /// The corresponding libuv function is `uv_udp_set_membership`.
     public func setMembership(group: String, interface: String? = nil, join: Bool) throws(UVError) {
         try ensureOpen("UDP.setMembership")
-        try InputCheck.cString(group, "UDP.setMembership", "group")
-        if let interface { try InputCheck.cString(interface, "UDP.setMembership", "interface") }
+        let groupAddress = try SocketAddress(ip: group, port: 0)
+        // The interface in the group's family, as libuv reads it (EINVAL
+        // for anything else), with its zone's name for libuv.
+        let parsed = try interface.map { (text) throws(UVError) in try SocketAddress(ip: text, port: 0) }
+        if let parsed, parsed.isIPv6 != groupAddress.isIPv6 {
+            throw InputCheck.refuse("UDP.setMembership", "the interface \(InputCheck.quoted(parsed.host)) is not in the group's address family")
+        }
         if let u = uvUDP {
-            try check(uv_udp_set_membership(u, group, interface, join ? UV_JOIN_GROUP : UV_LEAVE_GROUP))
+            try check(uv_udp_set_membership(u, group, parsed?.host, join ? UV_JOIN_GROUP : UV_LEAVE_GROUP))
             return
         }
-        let groupAddress = try SocketAddress(ip: group, port: 0)
         do throws(NativeError) {
             switch groupAddress.storage {
             case .ipv4(let g, _):
-                let i: UInt32
-                if let interface, case .ipv4(let a, _) = try? SocketAddress(ip: interface, port: 0).storage { i = a } else { i = 0 }
+                var i: UInt32 = 0
+                if case .ipv4(let a, _)? = parsed?.storage { i = a }
                 try nativeUDP.setMembership(ipv4: g, interface: i, join: join)
             case .ipv6(let bytes, _, _, _):
                 var g = in6_addr()
                 withUnsafeMutableBytes(of: &g) { $0.copyBytes(from: bytes) }
                 var scope: UInt32 = 0
-                if let interface, case .ipv6(_, _, _, let s) = try? SocketAddress(ip: interface, port: 0).storage { scope = s }
+                if case .ipv6(_, _, _, let s)? = parsed?.storage { scope = s }
                 try nativeUDP.setMembership(ipv6: g, interface: scope, join: join)
             case .unix:
                 throw NativeError.invalidArgument
@@ -331,8 +330,12 @@ public final class UDP: Handle {
             try check(uv_udp_set_source_membership(u, group, interface, source, join ? UV_JOIN_GROUP : UV_LEAVE_GROUP))
             return
         }
-        guard case .ipv4(let g, _) = try SocketAddress(ip: group, port: 0).storage,
-              case .ipv4(let s, _) = try SocketAddress(ip: source, port: 0).storage else {
+        let groupAddress = try SocketAddress(ip: group, port: 0)
+        let sourceAddress = try SocketAddress(ip: source, port: 0)
+        if groupAddress.isIPv6 != sourceAddress.isIPv6 {
+            throw InputCheck.refuse("UDP.setSourceMembership", "the group and the source are of different address families")
+        }
+        guard case .ipv4(let g, _) = groupAddress.storage, case .ipv4(let s, _) = sourceAddress.storage else {
             throw UVError.notSupported.with(context: "setSourceMembership: IPv4 only on the native backend")
         }
         var i: UInt32 = 0

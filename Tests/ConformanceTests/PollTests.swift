@@ -33,11 +33,11 @@ struct PollTests {
             defer { close(fd) }
             let first = try Poll(loop: loop, fd: fd)
             let second = try Poll(loop: loop, fd: fd)  // not polled yet: allowed
-            try first.start(.readable, nil)
-            #expect(throws: UVError.fileExists) { try second.start(.readable, nil) }
+            try first.start(.readable) { _ in }
+            #expect(throws: UVError.fileExists) { try second.start(.readable) { _ in } }
             #expect(throws: UVError.fileExists) { try Poll(loop: loop, fd: fd) }
             try first.stop()
-            try second.start(.readable, nil)
+            try second.start(.readable) { _ in }
             try first.close()
             try second.unref()
             try loop.run()

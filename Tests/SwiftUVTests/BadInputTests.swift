@@ -343,6 +343,105 @@ struct BadInputTests {
         }
     }
 
+    // MARK: Found by the sweep of every entry point
+
+    @Test("copyfile onto itself keeps the file; from a device copies its size (0 bytes)", arguments: backends)
+    func copyfileEdges(backend: Backend) throws {
+        let scratch = Scratch()
+        let loop = try Loop(backend: backend)
+        try loop.fs.copyfile(scratch.file, to: scratch.file)
+        try loop.fs.copyfile(scratch.file, to: scratch.path + "/./file")
+        try loop.fs.link(scratch.file, to: scratch.path + "/hard")
+        try loop.fs.copyfile(scratch.file, to: scratch.path + "/hard")
+        #expect(try loop.fs.stat(scratch.file).size == 5, "the source kept its bytes")
+        refuses(.fileExists, "copyfile onto itself, exclusive") { try loop.fs.copyfile(scratch.file, to: scratch.file, exclusive: true) }
+        try loop.fs.copyfile("/dev/zero", to: scratch.path + "/zero")
+        #expect(try loop.fs.stat(scratch.path + "/zero").size == 0)
+        try loop.close()
+    }
+
+    @Test("spawn refuses stdio of the other backend, a pipe already open or listed twice, a stream with no descriptor",
+          arguments: backends)
+    func spawnStdio(backend: Backend) throws {
+        let loop = try Loop(backend: backend)
+        let other = try Loop(backend: backend == .libuv ? .native : .libuv)
+        let foreignPipe = try Pipe(loop: other)
+        let foreignTCP = try TCP(loop: other)
+        try foreignTCP.bind("127.0.0.1:0")
+        refuses(.invalidArgument, "a pipe of the other backend") {
+            _ = try Process.spawn(loop: loop, ProcessOptions(file: "/bin/true", stdio: [.ignore, .pipe(foreignPipe, childReads: false, childWrites: true)]))
+        }
+        refuses(.invalidArgument, "a stream of the other backend") {
+            _ = try Process.spawn(loop: loop, ProcessOptions(file: "/bin/true", stdio: [.ignore, .stream(foreignTCP)]))
+        }
+        let unbound = try TCP(loop: loop)
+        refuses(.invalidArgument, "a stream with no descriptor") {
+            _ = try Process.spawn(loop: loop, ProcessOptions(file: "/bin/true", stdio: [.ignore, .stream(unbound)]))
+        }
+        let pipe = try Pipe(loop: loop)
+        refuses(.busy, "a pipe listed twice") {
+            _ = try Process.spawn(loop: loop, ProcessOptions(file: "/bin/true", stdio: [.ignore, .pipe(pipe, childReads: false, childWrites: true),
+                                                                                       .pipe(pipe, childReads: false, childWrites: true)]))
+        }
+        let pair = try System.socketPair()
+        let open = try Pipe(loop: loop)
+        try open.open(pair.0)
+        refuses(.busy, "a pipe already open") {
+            _ = try Process.spawn(loop: loop, ProcessOptions(file: "/bin/true", stdio: [.ignore, .pipe(open, childReads: false, childWrites: true)]))
+        }
+        close(pair.1)
+        // Fewer than three stdio entries: the missing ones are /dev/null, as in libuv.
+        var status: Int64 = -1
+        let child = try Process.spawn(loop: loop, ProcessOptions(
+            file: "/bin/sh", arguments: ["sh", "-c", "[ \"$(readlink /proc/$$/fd/1)\" = /dev/null ] && [ \"$(readlink /proc/$$/fd/2)\" = /dev/null ]"],
+            stdio: [.ignore])) { process, exit, _ in
+            status = exit
+            try? process.close()
+        }
+        _ = child
+        for h: Handle in [unbound, pipe, open] { try h.close() }
+        try loop.run()
+        #expect(status == 0, "stdout and stderr of the child are /dev/null")
+        try loop.close()
+        for h: Handle in [foreignPipe, foreignTCP] { try h.close() }
+        try other.run()
+        try other.close()
+    }
+
+    @Test("an IPC pipe refuses to send a handle that is not TCP, a pipe or UDP: EBADF", arguments: backends)
+    func sendingOtherHandles(backend: Backend) throws {
+        let loop = try Loop(backend: backend)
+        let pair = try System.socketPair()
+        let ipc = try Pipe(loop: loop, ipc: true)
+        try ipc.open(pair.0)
+        let other = try System.socketPair()
+        let poll = try Poll(loop: loop, fd: other.0)
+        refuses(.badFileDescriptor, "sending a poll handle") { try ipc.write([1], sending: poll) }
+        refuses(.invalidArgument, "Poll.start without a callback") { try poll.start(.readable, nil) }
+        let tcp = try TCP(loop: loop)
+        refuses(.invalidArgument, "listen(backlog: -1)") { try tcp.listen(backlog: -1) { _ in } }
+        refuses(.invalidArgument, "setKeepAlive(delay: 0)") { try tcp.setKeepAlive(true, delay: 0) }
+        try tcp.bind("127.0.0.1:0")
+        refuses(.invalidArgument, "receiveBufferSize(-5)") { _ = try tcp.receiveBufferSize(setting: -5) }
+        refuses(.invalidArgument, "sendBufferSize(-5)") { _ = try tcp.sendBufferSize(setting: -5) }
+        refuses(.invalidArgument, "environment(\"A=B\")") { _ = try System.environment("PATH=x") }
+        refuses(.invalidArgument, "getAddressInfo(NUL)") { try loop.getAddressInfo(host: "localhost\0x") { _ in } }
+        refuses(.invalidArgument, "getAddressInfo(256 bytes)") { _ = try loop.getAddressInfo(host: String(repeating: "a", count: 256)) }
+        let udp = try UDP(loop: loop)
+        try udp.bind("0.0.0.0:0")
+        refuses(.invalidArgument, "setMembership(an IPv6 interface for an IPv4 group)") {
+            try udp.setMembership(group: "239.1.1.1", interface: "::1", join: true)
+        }
+        refuses(.invalidArgument, "setMembership(a bad interface)") { try udp.setMembership(group: "239.1.1.1", interface: "bogus", join: true) }
+        refuses(.invalidArgument, "setMulticastInterface(%bogus)") { try udp.setMulticastInterface("fe80::1%no-such-interface") }
+        for h: Handle in [ipc, poll, tcp, udp] { try h.close() }
+        close(pair.1)
+        close(other.0)
+        close(other.1)
+        try loop.run()
+        try loop.close()
+    }
+
     // MARK: Smaller
 
     @Test("the native timer heap gives its memory back after a million timers close")

@@ -97,12 +97,9 @@ package final class NativeEventLoop {
     /// Set when a child's pidfd became readable in the current batch.
     @exclusivity(unchecked)
     var childrenExited = false
-    /// The SIGCHLD counter the handler bumps for the child watcher.
-    let childCaught: UnsafeMutablePointer<Int> = {
-        let p = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-        p.initialize(to: 0)
-        return p
-    }()
+    /// The SIGCHLD counter the handler bumps for the child watcher
+    /// (allocated once no step of init can fail before deinit would free it).
+    let childCaught: UnsafeMutablePointer<Int>
     @exclusivity(unchecked)
     var signalTokenCounter: UInt32 = 0
 
@@ -181,6 +178,8 @@ package final class NativeEventLoop {
         }
 
         events = .allocate(capacity: Int(Self.maxEvents))
+        childCaught = .allocate(capacity: 1)
+        childCaught.initialize(to: 0)
         time = milliseconds(of: clock)
         wakeWatcher = IOWatcher(fd: wakeFD) { [unowned self] _ in self.wakeupReceived() }
         signalWatcher = IOWatcher(fd: signalReadFD) { [unowned self] _ in self.signalsReceived() }

@@ -411,11 +411,14 @@ package final class NativeEventLoop {
     private func wakeupReceived() {
         var value: UInt64 = 0
         _ = read(wakeFD, &value, 8)
+        // libuv's uv__async_io takes the whole list of async handles before
+        // it calls any: a handle made during this pass (say in a pool
+        // completion) is first dispatched in the next one.
+        let snapshot = asyncHandles
         // The thread pool's completions come first, as libuv's internal async
         // handle is the first one a loop initialises.
         if completionFlag.consume() { runCompletions() }
-        if asyncHandles.isEmpty { return }
-        let snapshot = asyncHandles
+        if snapshot.isEmpty { return }
         for handle in snapshot where !handle.isClosing {
             if handle.flag.consume() { handle.callback?() }
         }

@@ -341,6 +341,11 @@ package class NativeStream: NativeHandle {
         repeat {
             if sendFD != -1 {
                 n = iov.withUnsafeMutableBufferPointer { cnative_sendmsg_fd(watcher.fd, $0.baseAddress, Int32($0.count), sendFD) }
+            } else if iov.count == 1 {
+                // As libuv's uv__writev: one buffer goes through write(2),
+                // which asks the socket even for 0 bytes (EPIPE when the peer
+                // is gone); a zero-total writev returns 0 without asking.
+                n = Glibc.write(watcher.fd, iov[0].iov_base, iov[0].iov_len)
             } else {
                 n = writev(watcher.fd, iov, Int32(iov.count))
             }

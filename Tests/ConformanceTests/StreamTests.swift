@@ -322,4 +322,24 @@ struct StreamTests {
             #expect(closes == 2)
         }
     }
+
+    /// libuv writes one buffer with write(2), which reports EPIPE for 0
+    /// bytes too when the peer is gone; a zero-total writev returns 0 without
+    /// asking the socket. (A C probe against libuv 1.44.2: try_write of one
+    /// empty buffer -32, write callback -32.)
+    @Test("a zero-length write to a stream whose peer is gone: EPIPE, from try_write and in the write callback", arguments: backends)
+    func zeroLengthWriteToGonePeer(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let pair = try System.socketPair()
+            close(pair.1)
+            let pipe = try Pipe(loop: loop)
+            try pipe.open(pair.0)
+            #expect(throws: UVError.brokenPipe) { try pipe.tryWrite([UInt8]()) }
+            var status: UVError?? = .none
+            try pipe.write([UInt8]()) { error in status = .some(error) }
+            try loop.run()
+            #expect(status == .some(.brokenPipe))
+            try pipe.close()
+        }
+    }
 }

@@ -180,4 +180,29 @@ struct ThreadPoolTests {
             #expect(results.allSatisfy { $0 == .cancelled })
         }
     }
+
+    /// libuv's uv__async_io takes the list of async handles before it runs
+    /// the pool's completions (from its first, internal, async handle): an
+    /// async handle made and sent in a completion fires in the next
+    /// iteration. (A C probe against libuv 1.44.2: done in 0, fired in 1.)
+    @Test("an async handle made and sent in a pool completion fires in the next iteration", arguments: backends)
+    func asyncMadeInCompletion(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            var iteration = 0
+            var events: [String] = []
+            let check = try Check(loop: loop)
+            try check.start { _ in iteration += 1 }
+            try loop.queueWork({ 0 }) { _ in
+                events.append("work done in \(iteration)")
+                guard let async = try? Async(loop: loop, { async in
+                    events.append("async fired in \(iteration)")
+                    try? async.close()
+                    try? check.close()
+                }) else { return }
+                try? async.send()
+            }
+            try loop.run()
+            #expect(events == ["work done in 0", "async fired in 1"])
+        }
+    }
 }

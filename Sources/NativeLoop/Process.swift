@@ -20,6 +20,9 @@ package final class NativeProcess: NativeHandle {
     /// The child's pidfd, while the child is watched that way.
     @exclusivity(unchecked)
     private var exitWatcher: IOWatcher?
+    /// Its place among the reaped children whose exit is being reported.
+    @exclusivity(unchecked)
+    fileprivate var reapNode: ReapQueue.Node?
 
     /// Whether this kernel has pidfd_open (asked once).
     private static let pidfdsWork: Bool = {
@@ -111,6 +114,9 @@ package final class NativeProcess: NativeHandle {
 
     override func willClose() {
         if let i = loop.processes.firstIndex(where: { $0 === self }) { loop.processes.remove(at: i) }
+        // As libuv's uv__process_close: off the queue of exits to report.
+        reapNode?.unlink()
+        reapNode = nil
         stopExitWatcher()
         markInactive()
         loop.unwatchChildrenIfIdle()
@@ -137,19 +143,85 @@ extension NativeEventLoop {
         SignalRegistry.remove(token: 0, fd: signalWriteFD, removedOneShot: false)
     }
 
-    /// libuv's `uv__wait_children`: reaps every exited child of this loop,
-    /// then runs their exit callbacks in spawn order.
+    /// libuv's `uv__wait_children`: reaps every exited child of this loop
+    /// onto a queue, then reports them in spawn order. A process closed by
+    /// an earlier exit callback of the pass is taken off the queue and not
+    /// reported, with libuv's list semantics to the letter: the walk has
+    /// already read its next entry, so closing the very next one does not
+    /// stop its report (the queue's links are libuv's `QUEUE` operations).
     func reapChildren() {
-        var exited: [(NativeProcess, Int32)] = []
+        let queue = ReapQueue()
+        var reaped: [NativeProcess] = []
         for process in processes {
             var status: Int32 = 0
             var r: Int32
             repeat { r = waitpid(process.pid, &status, WNOHANG) } while r == -1 && errno == EINTR
-            if r == process.pid { exited.append((process, status)) }
+            if r == process.pid {
+                process.reapNode = queue.append(process, status)
+                reaped.append(process)
+            }
         }
-        for (process, _) in exited {
+        for process in reaped {
             if let i = processes.firstIndex(where: { $0 === process }) { processes.remove(at: i) }
         }
-        for (process, status) in exited { process.exited(status) }
+        var next = queue.head.next!
+        while next !== queue.head {
+            let node = next
+            next = node.next
+            node.unlink()
+            node.prev = node
+            node.next = node
+            guard let process = node.process else { continue }
+            process.reapNode = nil
+            process.exited(node.status)
+        }
+    }
+}
+
+/// libuv's intrusive `QUEUE`, for the exits of one reap pass: removing an
+/// entry relinks its neighbours and leaves its own links as they were.
+final class ReapQueue {
+    final class Node {
+        let process: NativeProcess?
+        let status: Int32
+        var prev: Node!
+        var next: Node!
+        init(_ process: NativeProcess?, _ status: Int32) {
+            self.process = process
+            self.status = status
+        }
+        /// `QUEUE_REMOVE`.
+        func unlink() {
+            prev.next = next
+            next.prev = prev
+        }
+    }
+
+    let head = Node(nil, 0)
+    /// Every node, to break their cycles of links at the end of the pass.
+    private var nodes: [Node]
+
+    init() {
+        head.prev = head
+        head.next = head
+        nodes = [head]
+    }
+
+    deinit {
+        for node in nodes {
+            node.prev = nil
+            node.next = nil
+        }
+    }
+
+    /// `QUEUE_INSERT_TAIL`.
+    func append(_ process: NativeProcess, _ status: Int32) -> Node {
+        let node = Node(process, status)
+        node.next = head
+        node.prev = head.prev
+        head.prev.next = node
+        head.prev = node
+        nodes.append(node)
+        return node
     }
 }

@@ -121,4 +121,52 @@ extension SignalTests {
             #expect(String(decoding: output, as: UTF8.self) == "hi\n/tmp\n")
         }
     }
+
+    /// Whether `pid` has exited and waits to be reaped (a zombie).
+    static func isZombie(_ pid: Int32) -> Bool {
+        guard let f = fopen("/proc/\(pid)/stat", "r") else { return false }
+        defer { fclose(f) }
+        var line = [CChar](repeating: 0, count: 512)
+        guard fgets(&line, Int32(line.count), f) != nil else { return false }
+        let text = String(decoding: line.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let close = text.lastIndex(of: ")") else { return false }
+        return text[text.index(after: close)...].hasPrefix(" Z")
+    }
+
+    /// libuv's uv__wait_children reaps every exited child onto a queue and
+    /// reports them in order; uv__process_close takes a closed one off that
+    /// queue, but the walk has already read the next entry, so closing the
+    /// very next child does not stop its report. (A C probe against libuv
+    /// 1.44.2: closing children 1 and 2 from 0's callback reports 0, 1, 2;
+    /// closing only 2 reports 0, 1.)
+    @Test("exit callbacks of one reap pass: a child closed by an earlier callback is not reported, unless it is the very next",
+          arguments: backends, [[1, 2], [2]])
+    func exitsClosedInTheSamePass(backend: Backend, closedByFirst: [Int]) throws {
+        try withLoop(backend) { loop in
+            var processes: [Process] = []
+            var reported: [Int] = []
+            for index in 0..<3 {
+                let process = try Process.spawn(loop: loop, ProcessOptions(file: "/bin/true")) { process, _, _ in
+                    reported.append(index)
+                    if index == 0 {
+                        for other in closedByFirst { try? processes[other].close() }
+                    }
+                    if !process.isClosing { try? process.close() }
+                }
+                processes.append(process)
+            }
+            // All three have exited before the loop runs, so one pass reaps them.
+            let pids = processes.map(\.pid)
+            var waited = 0
+            while !pids.allSatisfy(Self.isZombie) && waited < 30_000 {
+                usleep(1000)
+                waited += 1
+            }
+            let allExited = pids.allSatisfy(Self.isZombie)
+            #expect(allExited)
+            try loop.run()
+            #expect(reported == (closedByFirst == [1, 2] ? [0, 1, 2] : [0, 1]))
+            #expect(processes.allSatisfy { $0.isClosing })
+        }
+    }
 }

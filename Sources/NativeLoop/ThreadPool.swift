@@ -20,9 +20,13 @@ package final class NativeWork: @unchecked Sendable {
     /// Loop thread only: whether `done` has run.
     @exclusivity(unchecked)
     fileprivate var completed = false
+    /// Slow I/O (libuv's `UV__WORK_SLOW_IO`: DNS), which the pool takes
+    /// one at a time behind a marker, so that it cannot hold every thread.
+    let isSlowIO: Bool
 
-    package init(loop: NativeEventLoop, work: @escaping @Sendable () -> Void, done: @escaping (Int32) -> Void) {
+    package init(loop: NativeEventLoop, slowIO: Bool = false, work: @escaping @Sendable () -> Void, done: @escaping (Int32) -> Void) {
         self.loop = loop
+        self.isSlowIO = slowIO
         self.work = work
         self.done = done
     }
@@ -91,13 +95,31 @@ extension NativeEventLoop {
 }
 
 /// The process-wide pool: `UV_THREADPOOL_SIZE` threads (default 4, 1...1024),
-/// started on first use, taking requests first in, first out.
+/// started on first use, taking requests first in, first out, as libuv's
+/// `threadpool.c`: slow I/O requests wait in a queue of their own, and the
+/// main queue holds one marker for them; a worker that takes the marker runs
+/// the first slow request and, if more wait, puts the marker back at the
+/// tail. At most half the threads (rounded up) run slow I/O at once.
 final class NativeThreadPool: @unchecked Sendable {
     static let shared = NativeThreadPool()
 
+    /// An entry of the main queue: a request, or the slow I/O marker.
+    private enum Entry {
+        case work(NativeWork)
+        case slowIOMarker
+    }
+
     private let lock = Lock()
     @exclusivity(unchecked)
-    private var queue: [NativeWork] = []
+    private var queue: [Entry] = []
+    @exclusivity(unchecked)
+    private var slowQueue: [NativeWork] = []
+    /// Whether the marker is in `queue` (libuv's non-empty `run_slow_work_message`).
+    @exclusivity(unchecked)
+    private var markerQueued = false
+    @exclusivity(unchecked)
+    private var slowRunning = 0
+    private var slowThreshold: Int { (threadCount + 1) / 2 }
     @exclusivity(unchecked)
     private var head = 0
     @exclusivity(unchecked)
@@ -136,7 +158,18 @@ final class NativeThreadPool: @unchecked Sendable {
             started = true
             startThreads()
         }
-        queue.append(request)
+        if request.isSlowIO {
+            slowQueue.append(request)
+            // A worker that takes the marker queued already schedules this one too.
+            if markerQueued {
+                lock.unlock()
+                return
+            }
+            markerQueued = true
+            queue.append(.slowIOMarker)
+        } else {
+            queue.append(.work(request))
+        }
         lock.signal()
         lock.unlock()
     }
@@ -147,7 +180,11 @@ final class NativeThreadPool: @unchecked Sendable {
     func cancel(_ request: NativeWork) throws(NativeError) {
         lock.lock()
         let state = request.state
-        if state == .queued { request.state = .cancelled }
+        if state == .queued {
+            request.state = .cancelled
+            // libuv takes it off the slow queue: a marker with nothing behind it runs nothing.
+            if request.isSlowIO, let i = slowQueue.firstIndex(where: { $0 === request }) { slowQueue.remove(at: i) }
+        }
         lock.unlock()
         switch state {
         case .queued: request.loop.post(request)
@@ -160,11 +197,18 @@ final class NativeThreadPool: @unchecked Sendable {
         lock.withLock { request.state == .cancelled }
     }
 
+    /// Whether only the slow I/O marker waits and slow I/O is at its
+    /// threshold: then a worker waits, as in libuv.
+    private var onlyBlockedSlowIO: Bool {
+        guard queue.count - head == 1, case .slowIOMarker = queue[head] else { return false }
+        return slowRunning >= slowThreshold
+    }
+
     private func workerLoop() {
         lock.lock()
         while true {
-            while head == queue.count { lock.wait() }
-            let request = queue[head]
+            while head == queue.count || onlyBlockedSlowIO { lock.wait() }
+            let entry = queue[head]
             head += 1
             if head == queue.count {
                 queue.removeAll(keepingCapacity: true)
@@ -173,7 +217,34 @@ final class NativeThreadPool: @unchecked Sendable {
                 queue.removeFirst(head)
                 head = 0
             }
-            if request.state == .cancelled { continue }
+            let request: NativeWork
+            var isSlow = false
+            switch entry {
+            case .work(let r):
+                request = r
+            case .slowIOMarker:
+                markerQueued = false
+                // At the threshold: after the rest of the queue.
+                if slowRunning >= slowThreshold {
+                    markerQueued = true
+                    queue.append(.slowIOMarker)
+                    continue
+                }
+                // Nothing behind it: cancelled.
+                if slowQueue.isEmpty { continue }
+                request = slowQueue.removeFirst()
+                isSlow = true
+                slowRunning += 1
+                if !slowQueue.isEmpty {
+                    markerQueued = true
+                    queue.append(.slowIOMarker)
+                    lock.signal()
+                }
+            }
+            if request.state == .cancelled {
+                if isSlow { slowRunning -= 1 }
+                continue
+            }
             request.state = .running
             lock.unlock()
             request.runWork()
@@ -182,6 +253,7 @@ final class NativeThreadPool: @unchecked Sendable {
             lock.unlock()
             request.loop.post(request)
             lock.lock()
+            if isSlow { slowRunning -= 1 }
         }
     }
 }

@@ -153,7 +153,7 @@ extension Loop {
             request.core = .getaddrinfo(req)
         case .native(let l):
             let box = LookupBox()
-            let work = NativeWork(loop: l, work: {
+            let work = NativeWork(loop: l, slowIO: true, work: {
                 (box.status, box.list) = NativeDNS.resolve(host: host, service: service, hints: hints?.cValue)
             }, done: { status in
                 request.finished()
@@ -225,7 +225,7 @@ extension Loop {
             request.core = .getnameinfo(req)
         case .native(let l):
             let box = LookupBox()
-            let work = NativeWork(loop: l, work: {
+            let work = NativeWork(loop: l, slowIO: true, work: {
                 address.withSockAddr { sa, len in
                     (box.status, box.host, box.service) = NativeDNS.name(of: sa, length: len, flags: flags)
                 }

@@ -205,4 +205,33 @@ struct ThreadPoolTests {
             #expect(events == ["work done in 0", "async fired in 1"])
         }
     }
+
+    /// libuv runs DNS requests as slow I/O: they wait in a queue of their
+    /// own behind one marker in the main queue, which goes back to the tail
+    /// after each one. With one pool thread free, lookups A and B, work W
+    /// and lookup C complete A, W, B, C. (A C probe against libuv 1.44.2
+    /// with UV_THREADPOOL_SIZE=1 gave that order.)
+    @Test("DNS is slow I/O: lookups wait behind a marker, so work queued after them runs between", arguments: backends)
+    func dnsIsSlowIO(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let gate = DispatchSemaphore(value: 0)
+            let started = DispatchSemaphore(value: 0)
+            let threads = Int(ProcessInfo.processInfo.environment["UV_THREADPOOL_SIZE"] ?? "4") ?? 4
+            for _ in 0..<threads { try loop.queueWork({ started.signal(); gate.wait() }) { _ in } }
+            for _ in 0..<threads { started.wait() }
+            var order: [String] = []
+            for (name, host) in [("A", "127.0.0.1"), ("B", "127.0.0.2")] {
+                try loop.getAddressInfo(host: host) { _ in order.append(name) }
+            }
+            try loop.queueWork({ 0 }) { _ in order.append("W") }
+            try loop.getAddressInfo(host: "127.0.0.3") { _ in
+                order.append("C")
+                for _ in 1..<threads { gate.signal() }
+            }
+            // One thread free: it takes the queue in libuv's order, one at a time.
+            gate.signal()
+            try loop.run()
+            #expect(order == ["A", "W", "B", "C"])
+        }
+    }
 }

@@ -176,7 +176,6 @@ package final class NativeEventLoop {
             closeDescriptor(epollFD)
             throw error
         }
-
         events = .allocate(capacity: Int(Self.maxEvents))
         childCaught = .allocate(capacity: 1)
         childCaught.initialize(to: 0)

@@ -299,12 +299,7 @@ package class NativeStream: NativeHandle {
         if let h = request.sendHandle {
             if !isIPC { throw .invalidArgument }
             // libuv's `uv__handle_fd`: only TCP, pipe and UDP handles have one.
-            let passable: Bool
-            switch h.kind {
-            case .tcp, .pipe, .udp: passable = true
-            default: passable = false
-            }
-            if !passable || h.descriptor < 0 { throw NativeError(errno: EBADF) }
+            if ![.tcp, .pipe, .udp].contains(h.kind) || h.descriptor < 0 { throw NativeError(errno: EBADF) }
         }
         let emptyQueue = writeQueueSize == 0
         loop.activeRequests += 1

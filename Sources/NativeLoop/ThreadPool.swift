@@ -221,6 +221,7 @@ final class NativeThreadPool: @unchecked Sendable {
             var isSlow = false
             switch entry {
             case .work(let r):
+                if r.state == .cancelled { continue }
                 request = r
             case .slowIOMarker:
                 markerQueued = false
@@ -230,7 +231,7 @@ final class NativeThreadPool: @unchecked Sendable {
                     queue.append(.slowIOMarker)
                     continue
                 }
-                // Nothing behind it: cancelled.
+                // Nothing behind it: cancelled (cancel takes requests off the slow queue).
                 if slowQueue.isEmpty { continue }
                 request = slowQueue.removeFirst()
                 isSlow = true
@@ -240,10 +241,6 @@ final class NativeThreadPool: @unchecked Sendable {
                     queue.append(.slowIOMarker)
                     lock.signal()
                 }
-            }
-            if request.state == .cancelled {
-                if isSlow { slowRunning -= 1 }
-                continue
             }
             request.state = .running
             lock.unlock()

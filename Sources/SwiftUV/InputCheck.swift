@@ -87,8 +87,7 @@ enum InputCheck {
     /// would only find out inside `uv_run`, and abort. This is the check
     /// `uv_poll_init` makes, on a private epoll set.
     static func pollable(_ fd: Int32, _ operation: String) throws(UVError) {
-        var info = stat()
-        if fstat(fd, &info) != 0 { throw UVError(code: -errno).with(context: "\(operation): descriptor \(fd)") }
+        let info = try status(fd, operation)
         do {
             try checkPollable(fd)
         } catch {
@@ -100,8 +99,7 @@ enum InputCheck {
     /// for anything else that is not a socket, `.invalidArgument` for a
     /// socket of another type.
     static func socket(_ fd: Int32, type: Int32, _ operation: String) throws(UVError) {
-        var info = stat()
-        if fstat(fd, &info) != 0 { throw UVError(code: -errno).with(context: "\(operation): descriptor \(fd)") }
+        let info = try status(fd, operation)
         guard info.st_mode & S_IFMT == S_IFSOCK else {
             throw UVError.notSocket.with(context: "\(operation): descriptor \(fd) is \(kind(info.st_mode)), not a socket")
         }
@@ -114,6 +112,13 @@ enum InputCheck {
             let name = type == Int32(SOCK_STREAM.rawValue) ? "stream" : "datagram"
             throw refuse(operation, "descriptor \(fd) is a socket of another type, not a \(name) socket")
         }
+    }
+
+    /// `fstat` of a descriptor (`UVError.badFileDescriptor` for one not open).
+    private static func status(_ fd: Int32, _ operation: String) throws(UVError) -> stat {
+        var info = stat()
+        if fstat(fd, &info) != 0 { throw UVError(code: -errno).with(context: "\(operation): descriptor \(fd)") }
+        return info
     }
 
     /// "a regular file", "a directory", ... for messages.
@@ -136,23 +141,6 @@ enum InputCheck {
         for c in text { if c == "\0" { result += "\\0" } else { result.append(c) } }
         return result + "\""
     }
-}
-
-/// A string libuv writes into a caller's buffer with a size in and out
-/// (`uv_fs_poll_getpath`, `uv_os_getenv`...): a value that does not fit the
-/// first 4 KiB (`UV_ENOBUFS`, with the size needed) is read again into a
-/// buffer that size, instead of failing.
-func libuvString(_ call: (UnsafeMutablePointer<CChar>, UnsafeMutablePointer<Int>) -> Int32) throws(UVError) -> String {
-    var buffer = [CChar](repeating: 0, count: 4096)
-    var size = buffer.count
-    var status = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress!, &size) }
-    if status == UV_ENOBUFS.rawValue && size > buffer.count {
-        buffer = [CChar](repeating: 0, count: size + 1)
-        size = buffer.count
-        status = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress!, &size) }
-    }
-    try check(status)
-    return String(decoding: buffer.prefix(size).prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 extension NativeFSOperation {

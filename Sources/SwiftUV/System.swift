@@ -10,11 +10,6 @@ import Glibc
 /// whatever backend the program's loops run on (`randomBytes(count:on:)` is
 /// the exception: it runs on a loop's pool).
 public enum System {
-    /// Reads a string libuv writes into a buffer with a size in/out.
-    private static func string(_ call: (UnsafeMutablePointer<CChar>, UnsafeMutablePointer<Int>) -> Int32) throws(UVError) -> String {
-        try libuvString(call)
-    }
-
     /// Seconds since boot (`uv_uptime`).
     public static func uptime() throws(UVError) -> Double {
         var t = 0.0
@@ -80,20 +75,20 @@ public enum System {
     }
 
     /// `uv_os_homedir`.
-    public static func homeDirectory() throws(UVError) -> String { try string { uv_os_homedir($0, $1) } }
+    public static func homeDirectory() throws(UVError) -> String { try libuvString { uv_os_homedir($0, $1) } }
     /// `uv_os_tmpdir`.
-    public static func temporaryDirectory() throws(UVError) -> String { try string { uv_os_tmpdir($0, $1) } }
+    public static func temporaryDirectory() throws(UVError) -> String { try libuvString { uv_os_tmpdir($0, $1) } }
     /// `uv_os_gethostname`.
-    public static func hostName() throws(UVError) -> String { try string { uv_os_gethostname($0, $1) } }
+    public static func hostName() throws(UVError) -> String { try libuvString { uv_os_gethostname($0, $1) } }
     /// `uv_cwd`.
-    public static func currentDirectory() throws(UVError) -> String { try string { uv_cwd($0, $1) } }
+    public static func currentDirectory() throws(UVError) -> String { try libuvString { uv_cwd($0, $1) } }
     /// `uv_chdir`.
     public static func changeDirectory(_ path: String) throws(UVError) {
         try InputCheck.cString(path, "System.changeDirectory")
         try check(uv_chdir(path))
     }
     /// `uv_exepath`.
-    public static func executablePath() throws(UVError) -> String { try string { uv_exepath($0, $1) } }
+    public static func executablePath() throws(UVError) -> String { try libuvString { uv_exepath($0, $1) } }
 
     /// `uv_os_getpid`.
     public static var pid: Int32 { uv_os_getpid() }
@@ -108,7 +103,7 @@ public enum System {
             throw InputCheck.refuse("System.environment", "the name \(InputCheck.quoted(name)) is empty or holds '='")
         }
         do {
-            return try string { uv_os_getenv(name, $0, $1) }
+            return try libuvString { uv_os_getenv(name, $0, $1) }
         } catch UVError.noSuchFileOrDirectory {
             return nil
         }
@@ -234,10 +229,10 @@ public enum System {
     }
 
     /// The name of a network interface by index (`uv_if_indextoname`).
-    public static func interfaceName(index: UInt32) throws(UVError) -> String { try string { uv_if_indextoname(index, $0, $1) } }
+    public static func interfaceName(index: UInt32) throws(UVError) -> String { try libuvString { uv_if_indextoname(index, $0, $1) } }
 
     /// An interface's identifier for an IPv6 scope (`uv_if_indextoiid`).
-    public static func interfaceIdentifier(index: UInt32) throws(UVError) -> String { try string { uv_if_indextoiid(index, $0, $1) } }
+    public static func interfaceIdentifier(index: UInt32) throws(UVError) -> String { try libuvString { uv_if_indextoiid(index, $0, $1) } }
 
     /// libuv's version number, as `uv_version` (0x012c02 for 1.44.2).
     public static var libuvVersionNumber: UInt32 { uv_version() }
@@ -258,4 +253,21 @@ extension Loop {
             }
         }
     }
+}
+
+/// A string libuv writes into a caller's buffer with a size in and out
+/// (`uv_fs_poll_getpath`, `uv_os_getenv`...): a value that does not fit the
+/// first 4 KiB (`UV_ENOBUFS`, with the size needed) is read again into a
+/// buffer that size, instead of failing.
+func libuvString(_ call: (UnsafeMutablePointer<CChar>, UnsafeMutablePointer<Int>) -> Int32) throws(UVError) -> String {
+    var buffer = [CChar](repeating: 0, count: 4096)
+    var size = buffer.count
+    var status = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress!, &size) }
+    if status == UV_ENOBUFS.rawValue && size > buffer.count {
+        buffer = [CChar](repeating: 0, count: size + 1)
+        size = buffer.count
+        status = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress!, &size) }
+    }
+    try check(status)
+    return String(decoding: buffer.prefix(size).prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }

@@ -5,6 +5,7 @@ let package = Package(
     name: "SwiftUV",
     products: [
         .library(name: "SwiftUV", targets: ["SwiftUV"]),
+        .library(name: "LoopFuzz", targets: ["LoopFuzz"]),
         .executable(name: "uvdemo", targets: ["uvdemo"]),
     ],
     dependencies: [
@@ -24,9 +25,11 @@ let package = Package(
         .target(name: "NativeLoop", dependencies: ["CNativeSystem"]),
         // The public API over both backends.
         .target(name: "SwiftUV", dependencies: ["CUV", "NativeLoop", "CNativeSystem"]),
+        // The differential tester: random SwiftUV programs run on both backends.
+        .target(name: "LoopFuzz", dependencies: ["SwiftUV"]),
         // uvdemo's programs, trace, comparison and renderings, and its command line.
         .target(name: "UVDemoKit", dependencies: [
-            "SwiftUV", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "SwiftUV", "LoopFuzz", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "uvdemo", dependencies: ["UVDemoKit"]),
         .testTarget(name: "SwiftUVTests", dependencies: ["SwiftUV", "NativeLoop", "TestSupport"]),
@@ -39,6 +42,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("util")]
         ),
         .testTarget(name: "ConformanceTests", dependencies: ["SwiftUV", "CTestSupport"]),
+        .testTarget(name: "FuzzTests", dependencies: ["LoopFuzz", "SwiftUV"]),
         .testTarget(name: "DemoTests", dependencies: ["UVDemoKit", "SwiftUV", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -37,8 +37,9 @@ public struct UVDemo: ParsableCommand {
           uvdemo run book --backend native
           uvdemo compare book              both backends, side by side, with a verdict
           uvdemo compare echo --timeline echo.html
+          uvdemo fuzz --count 1000         random programs on both backends, compared
         """,
-        subcommands: [List.self, Run.self, Compare.self]
+        subcommands: [List.self, Run.self, Compare.self, Fuzz.self, FuzzWorkerCommand.self]
     )
 
     public init() {}

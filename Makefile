@@ -3,7 +3,7 @@ SWIFT ?= swift
 # Warnings are errors: the package builds with zero warnings.
 STRICT = -Xswiftc -warnings-as-errors
 
-.PHONY: deps build test test-plain test-asan sanitize tsan demo coverage bench bench-quick clean
+.PHONY: deps build test test-plain test-asan test-fuzz fuzz sanitize tsan demo coverage bench bench-quick clean
 
 deps:
 	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libuv; then \
@@ -15,7 +15,7 @@ deps:
 build: deps
 	$(SWIFT) build $(STRICT)
 
-test: deps build test-plain test-asan
+test: deps build test-plain test-fuzz test-asan
 
 # Each run (its build included) is stopped after 25 minutes, with every
 # thread's stack printed, if a test hangs (a plain run takes under a minute).
@@ -23,6 +23,21 @@ WATCHDOG = bash scripts/watchdog.sh 1500
 
 test-plain:
 	$(WATCHDOG) $(SWIFT) test $(STRICT) --disable-xctest
+
+# The differential tester (README, "Random programs on both backends"):
+# random SwiftUV programs run on libuv and on the native engine and compared.
+# `make test` runs a short fixed campaign that must find nothing; `make fuzz`
+# a long one (FUZZ_START, FUZZ_COUNT, FUZZ_JOBS), its report in fuzz-report.txt.
+UVDEMO = $$($(SWIFT) build --show-bin-path)/uvdemo
+FUZZ_START ?= 0
+FUZZ_COUNT ?= 20000
+FUZZ_JOBS ?= 2
+
+test-fuzz: build
+	$(WATCHDOG) $(UVDEMO) fuzz --start 0 --count 300 --jobs 2
+
+fuzz: build
+	$(UVDEMO) fuzz --start $(FUZZ_START) --count $(FUZZ_COUNT) --jobs $(FUZZ_JOBS) --report fuzz-report.txt
 
 # The bad-input tests ask for more memory than exists and expect ENOMEM:
 # the sanitizers' allocators must return NULL then, as malloc does, instead

@@ -6,10 +6,12 @@ import SwiftUV
 public enum Verdict: Sendable {
     /// Both backends gave the same trace, twice each.
     case same
-    /// The two libuv runs differed (or a confirmation run did): the program
+    /// The two libuv runs differed (or a confirmation run did), or the
+    /// native runs differed and one of them gave libuv's trace: the program
     /// is not deterministic, so it says nothing about the native engine.
     case discarded
-    /// The two native runs differed while the libuv runs agreed.
+    /// The native runs differed and none gave the trace that eight libuv
+    /// runs all gave.
     case nativeUnstable([String], [String])
     /// Every libuv run gave one trace and every native run another.
     case divergent(Divergence)
@@ -183,8 +185,13 @@ final class Judge {
         }
         guard libuv[0] == libuv[1] else { return .discarded }
         guard native[0] == native[1] else {
-            // Unstable on native only if libuv is stable over more runs.
-            guard case .success(let more) = traces(program, .libuv, 6), more.allSatisfy({ $0 == libuv[0] }) else { return .discarded }
+            // Unstable on native if libuv is stable over more runs and
+            // native never gives libuv's trace; a native run that does shows
+            // a program whose outcome hangs on timing (a 1 ms timer against
+            // the loop's pace), which libuv's pace happens to settle.
+            guard case .success(let more) = traces(program, .libuv, 6), more.allSatisfy({ $0 == libuv[0] }),
+                  !native.contains(libuv[0]),
+                  case .success(let moreNative) = traces(program, .native, 6), !moreNative.contains(libuv[0]) else { return .discarded }
             return .nativeUnstable(native[0], native[1])
         }
         if libuv[0] == native[0] { return .same }

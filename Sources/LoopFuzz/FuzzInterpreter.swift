@@ -28,6 +28,10 @@ public final class FuzzInterpreter {
     private var works: [Int: Work] = [:]
     private var peers: [Int: Int32] = [:]
     private var udpAddresses: [Int: [SocketAddress]] = [:]
+    /// Signal watchers started as one-shots, and the signals that may be
+    /// raised once more although only one-shot watchers watch them.
+    private var oneShots: Set<ObjectIdentifier> = []
+    private var armedOneShots: Set<Int32> = []
 
     /// Runs `program` on a new loop of `backend`; the loop is closed before
     /// this returns.
@@ -205,8 +209,9 @@ public final class FuzzInterpreter {
 
     // MARK: - Actions
 
-    /// How long the loop thread waits after handing a request to the pool:
-    /// long enough for the pool to finish it, so that its completion is
+    /// How long the loop thread waits after handing a request to the pool
+    /// (or spawning or signalling a child): long enough for the pool to
+    /// finish it (for the SIGCHLD handler to run), so that its completion is
     /// ready before anything the program does next.
     static let poolSettleMicroseconds: UInt32 = 2_000
 
@@ -219,7 +224,8 @@ public final class FuzzInterpreter {
         }
         log(indent + action.code + " -> " + result)
         switch action.op {
-        case .queueWork, .fsStat, .fsMkdir, .fsRmdir, .resolve: usleep(Self.poolSettleMicroseconds)
+        // A child's SIGCHLD may be handled on another thread: let it run.
+        case .queueWork, .fsStat, .fsMkdir, .fsRmdir, .resolve, .spawn, .kill: usleep(Self.poolSettleMicroseconds)
         default: break
         }
     }
@@ -232,9 +238,13 @@ public final class FuzzInterpreter {
         case .raise:
             // A signal nobody watches would end the process (SIGUSR1's
             // default action), so only a watched one is raised.
+            // libuv registers a signal that only one-shot watchers watch
+            // with SA_RESETHAND: it may be raised once per such start.
             let number = fuzzSignals[a % 3].number
-            let watched = handles.joined().contains { ($0 as? Signal).map { $0.isActive && $0.signum == number } ?? false }
-            guard watched else { return "not watched: not raised" }
+            let watchers = handles.joined().compactMap { $0 as? Signal }.filter { $0.isActive && $0.signum == number }
+            let lasting = watchers.contains { !oneShots.contains(ObjectIdentifier($0)) }
+            guard lasting || (!watchers.isEmpty && armedOneShots.contains(number)) else { return "not watched: not raised" }
+            armedOneShots.remove(number)
             kill(getpid(), number)
             return "ok"
         case .queueWork:
@@ -340,10 +350,17 @@ public final class FuzzInterpreter {
             let callback: (Signal, Int32) -> Void = { [unowned self] _, number in
                 self.event("\(key) signal", fuzzSignals.first { $0.number == number }?.name ?? "\(number)")
             }
+            let number = fuzzSignals[a % 3].number
+            // libuv installs the handler afresh only for the signal's first
+            // watcher (or a lasting one after one-shots).
+            let watched = handles.joined().contains { ($0 as? Signal).map { $0.isActive && $0.signum == number } ?? false }
             if action.op == .start {
-                try signal.start(signum: fuzzSignals[a % 3].number, callback)
+                try signal.start(signum: number, callback)
+                oneShots.remove(ObjectIdentifier(signal))
             } else {
-                try signal.startOneShot(signum: fuzzSignals[a % 3].number, callback)
+                try signal.startOneShot(signum: number, callback)
+                oneShots.insert(ObjectIdentifier(signal))
+                if !watched { armedOneShots.insert(number) }
             }
         case (.stop, let signal as Signal): try signal.stop()
         case (.start, let poll as Poll):

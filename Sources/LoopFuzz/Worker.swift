@@ -66,7 +66,8 @@ final class WorkerProcess {
         let sent = request.withUnsafeBytes { bytes in writeAll(input, bytes) }
         let answer = sent ? readLine(deadline: Date().addingTimeInterval(timeout)) : .ended
         guard case .line(let line) = answer else {
-            let tail = stop()
+            // A worker that closed its output is dying: give it time to.
+            let tail = stop(grace: answer == .ended ? 5 : 0)
             return answer == .timedOut ? .hung : .crashed(tail)
         }
         guard let lines = try? JSONDecoder().decode([String].self, from: Data(line)) else {
@@ -91,8 +92,21 @@ final class WorkerProcess {
         for fd in toChild + fromChild { posix_spawn_file_actions_addclose(&actions, fd) }
         var arguments = command.map { strdup($0) } + [nil]
         defer { for argument in arguments { free(argument) } }
+        // The worker starts with no signal blocked and every disposition at
+        // its default, whatever the spawning thread has (a dispatch thread
+        // blocks signals, and blocked SIGCHLD or SIGUSR1 would change what
+        // the programs see).
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var empty = sigset_t(), all = sigset_t()
+        sigemptyset(&empty)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var child: pid_t = 0
-        let status = posix_spawn(&child, command[0], &actions, nil, &arguments, environ)
+        let status = posix_spawn(&child, command[0], &actions, &attributes, &arguments, environ)
         close(toChild[0]); close(fromChild[1])
         guard status == 0 else {
             close(toChild[1]); close(fromChild[0])
@@ -105,14 +119,20 @@ final class WorkerProcess {
         return true
     }
 
-    /// Kills and reaps the worker; returns the end of its stderr.
+    /// Reaps the worker, killing it unless it ends within `grace` seconds;
+    /// returns the end of its stderr and how it ended.
     @discardableResult
-    func stop() -> String {
+    func stop(grace: Double = 0) -> String {
         guard pid != 0 else { return "" }
         close(input)
         close(output)
         var status: Int32 = 0
-        let exited = waitpid(pid, &status, WNOHANG) == pid
+        let deadline = Date().addingTimeInterval(grace)
+        var exited = waitpid(pid, &status, WNOHANG) == pid
+        while !exited && Date() < deadline {
+            usleep(10_000)
+            exited = waitpid(pid, &status, WNOHANG) == pid
+        }
         if !exited {
             kill(pid, SIGKILL)
             waitpid(pid, &status, 0)

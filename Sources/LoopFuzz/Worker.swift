@@ -138,7 +138,7 @@ final class WorkerProcess {
             waitpid(pid, &status, 0)
         }
         pid = 0
-        let text = (try? String(contentsOfFile: errorFile, encoding: .utf8)) ?? ""
+        let text = String(decoding: readWholeFile(errorFile), as: UTF8.self)
         unlink(errorFile)
         var tail = text.split(separator: "\n", omittingEmptySubsequences: true).suffix(8).joined(separator: "\n")
         let signal = status & 0x7f
@@ -186,4 +186,24 @@ private func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
         offset += n
     }
     return true
+}
+
+/// The bytes of the file at `path` (empty when it cannot be read), read with
+/// plain system calls.
+func readWholeFile(_ path: String) -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return [] }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n > 0 {
+            bytes += chunk[0..<n]
+        } else if n < 0 && errno == EINTR {
+            continue
+        } else {
+            return bytes
+        }
+    }
 }

@@ -386,12 +386,17 @@ package final class NativeEventLoop {
         }
     }
 
-    func invalidatePendingEvents(fd: Int32) {
+    /// `uv__platform_invalidate_fd`: drops the events for `fd` still waiting
+    /// in the current batch and takes `fd` out of epoll.
+    func invalidate(fd: Int32) {
+        guard fd >= 0 else { return }
         var i = 0
         while i < batchCount {
             if events[i].data.fd == fd { events[i].data.fd = -1 }
             i += 1
         }
+        var e = epoll_event()
+        _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, fd, &e)
     }
 
     // MARK: Wake-ups

@@ -44,18 +44,19 @@ extension NativeEventLoop {
         }
     }
 
+    /// `uv__io_stop`: with no events left wanted, the watcher leaves the
+    /// loop's table but its descriptor stays registered in epoll (libuv takes
+    /// it out when it is closed, or when an event comes for a descriptor
+    /// nobody watches). A restart then modifies the registration in place, so
+    /// the descriptor keeps its place in the kernel's ready list.
     func ioStop(_ w: IOWatcher, _ events: UInt32) {
         w.pevents &= ~events
         if w.pevents == 0 {
             dequeue(w)
+            w.events = 0
             if w.fd >= 0, Int(w.fd) < watchers.count, watchers[Int(w.fd)] === w {
                 watchers[Int(w.fd)] = nil
                 nfds -= 1
-            }
-            if w.events != 0 {
-                var e = epoll_event()
-                _ = try? syscall { epoll_ctl(epollFD, EPOLL_CTL_DEL, w.fd, &e) }
-                w.events = 0
             }
         } else if !w.queued {
             w.queued = true
@@ -63,12 +64,13 @@ extension NativeEventLoop {
         }
     }
 
-    /// Stops watching `w` for good and drops events for its fd still waiting in
-    /// the current batch (the fd may be reused before the batch is done).
+    /// `uv__io_close`: stops watching `w` for good, takes its descriptor out
+    /// of epoll and drops events for it still waiting in the current batch
+    /// (the descriptor may be reused before the batch is done).
     func ioClose(_ w: IOWatcher) {
         ioStop(w, ~0)
         unfeed(w)
-        invalidatePendingEvents(fd: w.fd)
+        invalidate(fd: w.fd)
     }
 
     /// Whether the loop polls `fd` (`uv__fd_exists`): a handle that adopted

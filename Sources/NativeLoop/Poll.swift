@@ -18,11 +18,12 @@ package final class NativePoll: NativeHandle {
         var e = epoll_event()
         e.events = pollIn
         e.data.fd = -1
-        if epoll_ctl(loop.epollFD, EPOLL_CTL_ADD, fd, &e) != 0 {
-            if errno != EEXIST { throw NativeError(errno: errno) }
-        } else {
-            _ = epoll_ctl(loop.epollFD, EPOLL_CTL_DEL, fd, &e)
+        // As `uv__io_check_fd`: a descriptor already in epoll (a stopped
+        // watcher leaves it there) is taken out as well.
+        if epoll_ctl(loop.epollFD, EPOLL_CTL_ADD, fd, &e) != 0 && errno != EEXIST {
+            throw NativeError(errno: errno)
         }
+        _ = epoll_ctl(loop.epollFD, EPOLL_CTL_DEL, fd, &e)
         var on: Int32 = 1
         _ = try syscall { ioctl(fd, UInt(FIONBIO), &on) }
         super.init(loop: loop, kind: .poll)
@@ -48,7 +49,7 @@ package final class NativePoll: NativeHandle {
     private func stopPolling() {
         loop.ioStop(watcher, ~0)
         markInactive()
-        loop.invalidatePendingEvents(fd: watcher.fd)
+        loop.invalidate(fd: watcher.fd)
     }
 
     /// `uv_poll_start`: replaces the events watched; 0 stops.

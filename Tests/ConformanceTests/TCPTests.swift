@@ -457,4 +457,46 @@ struct TCPTests {
             #expect(callbacks == 200)
         }
     }
+
+    /// libuv's uv__io_stop clears the wanted events but leaves the descriptor
+    /// in epoll: a client whose connect completed (POLLOUT stopped) and that
+    /// then starts reading keeps its place in the kernel's ready list, ahead
+    /// of a socket added since. (A C probe against libuv 1.44.2: accepted,
+    /// connected, read client 5, read serverEnd 5.)
+    @Test("a stopped watcher keeps its descriptor in epoll: the client's read comes before a newer socket's", arguments: backends)
+    func stoppedWatcherKeepsItsPlace(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            var events: [String] = []
+            let server = try TCP(loop: loop)
+            try server.bind("127.0.0.1:0")
+            let serverEnd = try TCP(loop: loop)
+            let client = try TCP(loop: loop)
+            func closeAllAfterTwoReads() {
+                if events.count == 4 {
+                    try? serverEnd.close(); try? client.close(); try? server.close()
+                }
+            }
+            try server.listen { _ in
+                guard (try? server.accept(serverEnd)) != nil else { return }
+                events.append("accepted")
+                try? serverEnd.write("hello")
+                try? serverEnd.readStart { result in
+                    events.append("read serverEnd \((try? result.get())?.count ?? -1)")
+                    try? serverEnd.readStop()
+                    closeAllAfterTwoReads()
+                }
+            }
+            try client.connect(to: try server.localAddress()) { error in
+                events.append("connected \(error.map { "\($0)" } ?? "0")")
+                try? client.write("world")
+                try? client.readStart { result in
+                    events.append("read client \((try? result.get())?.count ?? -1)")
+                    try? client.readStop()
+                    closeAllAfterTwoReads()
+                }
+            }
+            try loop.run()
+            #expect(events == ["accepted", "connected 0", "read client 5", "read serverEnd 5"])
+        }
+    }
 }

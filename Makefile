@@ -27,17 +27,18 @@ test-plain:
 # The differential tester (README, "Random programs on both backends"):
 # random SwiftUV programs run on libuv and on the native engine and compared.
 # `make test` runs a short fixed campaign that must find nothing; `make fuzz`
-# a long one (FUZZ_START, FUZZ_COUNT, FUZZ_JOBS), its report in fuzz-report.txt.
+# a long one, from FUZZ_START until FUZZ_COMPARED programs were compared (not
+# discarded), FUZZ_JOBS at once, its report in fuzz-report.txt.
 UVDEMO = $$($(SWIFT) build --show-bin-path)/uvdemo
 FUZZ_START ?= 0
-FUZZ_COUNT ?= 20000
+FUZZ_COMPARED ?= 20000
 FUZZ_JOBS ?= 2
 
 test-fuzz: build
 	$(WATCHDOG) $(UVDEMO) fuzz --start 0 --count 300 --jobs 2
 
 fuzz: build
-	$(UVDEMO) fuzz --start $(FUZZ_START) --count $(FUZZ_COUNT) --jobs $(FUZZ_JOBS) --report fuzz-report.txt
+	$(UVDEMO) fuzz --start $(FUZZ_START) --compared $(FUZZ_COMPARED) --jobs $(FUZZ_JOBS) --report fuzz-report.txt
 
 # The bad-input tests ask for more memory than exists and expect ENOMEM:
 # the sanitizers' allocators must return NULL then, as malloc does, instead

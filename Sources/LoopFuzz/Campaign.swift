@@ -70,6 +70,9 @@ public struct Campaign: Sendable {
     public var jobs: Int
     /// Stop taking new seeds after this many seconds.
     public var timeLimit: Double?
+    /// Stop taking new seeds once this many programs were compared (the
+    /// seeds' range is then only an upper bound).
+    public var comparedTarget: Int?
     public var shrink: Bool
     /// Seconds one run may take before its worker is killed as hung.
     public var runTimeout: Double = 30
@@ -99,6 +102,9 @@ public struct Campaign: Sendable {
             while true {
                 if let limit = campaign.timeLimit, Date().timeIntervalSince(start) > limit {
                     report.withLock { $0.stoppedByTimeLimit = true }
+                    return
+                }
+                if let target = campaign.comparedTarget, report.withLock({ $0.compared >= target }) {
                     return
                 }
                 let seed: UInt64? = next.withLock { value in

@@ -21,11 +21,14 @@ extension UVDemo {
 
               uvdemo fuzz --count 300              seeds 0..<300
               uvdemo fuzz --start 5000 --count 20000 --jobs 2 --time-limit 3600
+              uvdemo fuzz --compared 20000         seeds from 0 until 20,000 programs were compared
               uvdemo fuzz --show 42                one program and its traces
             """)
 
         @Option(help: "The first seed.") var start: UInt64 = 0
         @Option(help: "How many seeds (programs) to run.") var count: UInt64 = 1000
+        @Option(help: ArgumentHelp("Instead of --count: run seeds until this many programs were compared (not discarded).", valueName: "N"))
+        var compared: Int?
         @Option(help: "Worker processes run at once (default: one per core).") var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
         @Option(name: .customLong("time-limit"), help: ArgumentHelp("Stop taking new seeds after this many seconds.", valueName: "seconds"))
         var timeLimit: Double?
@@ -40,6 +43,7 @@ extension UVDemo {
         func validate() throws {
             guard jobs >= 1 && jobs <= 64 else { throw ValidationError("--jobs must be 1...64") }
             guard count >= 1, start <= UInt64.max - count else { throw ValidationError("--count must be at least 1, and the seeds must fit in 64 bits") }
+            if let compared, compared < 1 { throw ValidationError("--compared must be at least 1") }
             if let timeLimit, !(timeLimit > 0) { throw ValidationError("--time-limit must be a positive number of seconds") }
         }
 
@@ -62,9 +66,12 @@ extension UVDemo {
                 console.out("replay: " + program.json + "\n")
                 return libuv == native ? 0 : 1
             }
-            let campaign = Campaign(workerCommand: [Self.executablePath(), "fuzz-worker"], seeds: start..<(start + count),
+            let end = compared == nil ? start + count : UInt64.max
+            var campaign = Campaign(workerCommand: [Self.executablePath(), "fuzz-worker"], seeds: start..<end,
                                     jobs: jobs, timeLimit: timeLimit, shrink: !noShrink)
-            console.err("fuzz: seeds \(start)..<\(start + count), \(jobs) worker\(jobs == 1 ? "" : "s")\(timeLimit.map { String(format: ", at most %.0f s", $0) } ?? "")\n")
+            campaign.comparedTarget = compared
+            let range = compared.map { "seeds from \(start) until \($0) programs are compared" } ?? "seeds \(start)..<\(end)"
+            console.err("fuzz: \(range), \(jobs) worker\(jobs == 1 ? "" : "s")\(timeLimit.map { String(format: ", at most %.0f s", $0) } ?? "")\n")
             let result = campaign.run { console.err($0 + "\n") }
             let text = result.text
             console.out(text)

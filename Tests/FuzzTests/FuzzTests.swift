@@ -146,6 +146,17 @@ struct WorkerTests {
         #expect(Date().timeIntervalSince(start) < 30)
     }
 
+    @Test("a campaign with a compared target stops once that many programs were compared")
+    func comparedTarget() {
+        var campaign = Campaign(workerCommand: ["/bin/sh", "-c", "while read line; do echo '[\"same\"]'; done"],
+                                seeds: 0..<1000, jobs: 1, timeLimit: nil, shrink: false)
+        campaign.comparedTarget = 5
+        let report = campaign.run()
+        #expect(report.compared == 5)
+        #expect(report.generated == 5)
+        #expect(report.clean)
+    }
+
     @Test("a worker that answers nonsense is reported, not trusted")
     func nonsense() {
         let worker = WorkerProcess(command: ["/bin/sh", "-c", "read line; echo nonsense; sleep 60"], timeout: 30)

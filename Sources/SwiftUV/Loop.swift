@@ -299,7 +299,10 @@ public final class Loop {
     }
 
     /// The cached loop time in milliseconds, updated at the start of each
-    /// iteration (`uv_now`).
+    /// iteration (`uv_now`). It counts from an arbitrary point of the
+    /// system's monotonic clock (usually the machine's boot), not from the
+    /// loop's creation: compare two readings, as timers do, rather than
+    /// reading one as an age.
     public var now: UInt64 {
         if isClosed { return lastNow }
         switch core {

@@ -44,6 +44,28 @@ extension NativeEventLoop {
         }
     }
 
+    /// Starts watching `w` in epoll at once, not through the queue of
+    /// changes: for the engine's own watchers that stand for something libuv
+    /// does without an I/O watcher (a child's pidfd, for libuv's SIGCHLD
+    /// watcher), so that they leave `backendTimeout` as libuv's would be.
+    func ioStartNow(_ w: IOWatcher, _ events: UInt32) {
+        ioStart(w, events)
+        guard w.queued else { return }
+        dequeue(w)
+        var e = epoll_event()
+        e.events = w.pevents
+        e.data.fd = w.fd
+        let op = w.events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD
+        do {
+            _ = try syscall { epoll_ctl(epollFD, op, w.fd, &e) }
+        } catch where error.code == -EEXIST {
+            _ = try? syscall { epoll_ctl(epollFD, EPOLL_CTL_MOD, w.fd, &e) }
+        } catch {
+            fatalError("epoll_ctl(\(w.fd)) failed: \(error.code)")
+        }
+        w.events = w.pevents
+    }
+
     func ioStop(_ w: IOWatcher, _ events: UInt32) {
         w.pevents &= ~events
         if w.pevents == 0 {

@@ -254,7 +254,8 @@ extension SignalTests {
     /// I/O watcher, so a loop that has polled keeps its timeout after a
     /// spawn: -1 with nothing but the child (a C probe against libuv 1.44.2;
     /// a fresh loop's is 0 before and after, its signal pipe not yet polled).
-    /// Once the child has exited, NOWAIT runs its exit callback.
+    /// Once the child has exited (its SIGCHLD taken on the loop's thread),
+    /// NOWAIT runs its exit callback.
     @Test("backend timeout after spawn: unchanged in a loop that has polled; NOWAIT reports the exit", arguments: backends)
     func backendTimeoutAfterSpawn(backend: Backend) throws {
         try withLoop(backend) { loop in
@@ -267,8 +268,10 @@ extension SignalTests {
             #expect(loop.backendTimeout == 0)
             #expect(try loop.run(.noWait) == true)
             #expect(loop.backendTimeout == -1)
-            try first.kill(SIGKILL)
-            Self.waitForExit(first.pid)
+            Self.takingSignals([SIGCHLD]) {
+                try? first.kill(SIGKILL)
+                Self.waitForExit(first.pid)
+            }
             #expect(try loop.run(.noWait) == false)
             #expect(exits == 1)
 
@@ -276,8 +279,10 @@ extension SignalTests {
             #expect(loop.backendTimeout == 0)
             let second = try Process.spawn(loop: loop, ProcessOptions(file: "sleep", arguments: ["sleep", "100"]), onExit: onExit)
             #expect(loop.backendTimeout == -1)
-            try second.kill(SIGKILL)
-            Self.waitForExit(second.pid)
+            Self.takingSignals([SIGCHLD]) {
+                try? second.kill(SIGKILL)
+                Self.waitForExit(second.pid)
+            }
             #expect(loop.backendTimeout == -1)
             #expect(try loop.run(.noWait) == false)
             #expect(exits == 2)

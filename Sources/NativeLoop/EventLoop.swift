@@ -360,8 +360,13 @@ package final class NativeEventLoop {
                 batchCount = 0
                 if haveSignals || childrenExited {
                     // libuv runs its signal watchers, the child watcher
-                    // among them, after the batch's other I/O callbacks.
-                    if haveSignals { signalWatcher.callback(UInt32(EPOLLIN.rawValue)) }
+                    // among them, after the batch's other I/O callbacks;
+                    // the children are reaped at the SIGCHLD record. A ready
+                    // pidfd means that record is in the pipe or coming (libuv
+                    // would retry its interrupted wait and read it now), or
+                    // that SIGCHLD's handler is not ours: read the pipe, and
+                    // reap after it if it held no SIGCHLD record.
+                    signalWatcher.callback(UInt32(EPOLLIN.rawValue))
                     if childrenExited {
                         childrenExited = false
                         reapChildren()

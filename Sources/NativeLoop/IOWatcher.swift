@@ -44,6 +44,17 @@ extension NativeEventLoop {
         }
     }
 
+    /// Starts watching `w` in epoll at once, not through the queue of
+    /// changes: for the engine's own watchers that stand for something libuv
+    /// does without an I/O watcher (a child's pidfd, for libuv's SIGCHLD
+    /// watcher), so that they leave `backendTimeout` as libuv's would be.
+    func ioStartNow(_ w: IOWatcher, _ events: UInt32) {
+        ioStart(w, events)
+        guard w.queued else { return }
+        dequeue(w)
+        register(w)
+    }
+
     /// `uv__io_stop`: with no events left wanted, the watcher leaves the
     /// loop's table but its descriptor stays registered in epoll (libuv takes
     /// it out when it is closed, or when an event comes for a descriptor
@@ -98,20 +109,26 @@ extension NativeEventLoop {
         guard !watcherQueue.isEmpty else { return }
         for w in watcherQueue {
             w.queued = false
-            var e = epoll_event()
-            e.events = w.pevents
-            e.data.fd = w.fd
-            let op = w.events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD
-            do {
-                _ = try syscall { epoll_ctl(epollFD, op, w.fd, &e) }
-            } catch where error.code == -EEXIST {
-                // A descriptor watched before and reactivated.
-                _ = try? syscall { epoll_ctl(epollFD, EPOLL_CTL_MOD, w.fd, &e) }
-            } catch {
-                fatalError("epoll_ctl(\(w.fd)) failed: \(error.code)")
-            }
-            w.events = w.pevents
+            register(w)
         }
         watcherQueue.removeAll(keepingCapacity: true)
+    }
+
+    /// Gives epoll the events `w` wants: an add, or a modify for a
+    /// descriptor already there (a stopped watcher leaves it registered).
+    private func register(_ w: IOWatcher) {
+        var e = epoll_event()
+        e.events = w.pevents
+        e.data.fd = w.fd
+        let op = w.events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD
+        do {
+            _ = try syscall { epoll_ctl(epollFD, op, w.fd, &e) }
+        } catch where error.code == -EEXIST {
+            // A descriptor watched before and reactivated.
+            _ = try? syscall { epoll_ctl(epollFD, EPOLL_CTL_MOD, w.fd, &e) }
+        } catch {
+            fatalError("epoll_ctl(\(w.fd)) failed: \(error.code)")
+        }
+        w.events = w.pevents
     }
 }

@@ -6,12 +6,17 @@ import CNativeSystem
 /// A child process (`uv_process_t`): spawned with fork and exec, its exit
 /// callback run with (exit status, terminating signal).
 ///
-/// libuv learns of exits from SIGCHLD. The native backend watches each
-/// child's pidfd instead (Linux 5.3 and later; SIGCHLD before that), so that
-/// it depends on no process-wide signal handler, which another library (or
-/// a libuv loop in the same process) may replace or reset at any time. As in
-/// libuv, an exit makes the loop reap every exited child of the loop, in
-/// spawn order, after the other I/O callbacks of the poll.
+/// libuv learns of exits from its SIGCHLD watcher (`loop->child_watcher`,
+/// started by `uv_spawn`): the handler writes a SIGCHLD record into the
+/// loop's signal pipe among the records of other signals, and
+/// `uv__signal_event` runs `uv__chld` (reap every exited child, in spawn
+/// order) at that record. The native backend does the same, so an exit
+/// callback runs after the callbacks of signals raised before the exit and
+/// before those of signals raised after it. It also watches each child's
+/// pidfd (Linux 5.3 and later), because the process-wide SIGCHLD handler is
+/// not reliable: another library (or a libuv loop in the same process) may
+/// replace or reset it at any time. A pidfd that is ready without a SIGCHLD
+/// record in the pipe makes the loop reap after the poll's signal records.
 package final class NativeProcess: NativeHandle {
     @exclusivity(unchecked)
     package private(set) var pid: Int32 = 0
@@ -43,7 +48,8 @@ package final class NativeProcess: NativeHandle {
                        stdio: [Int32], detached: Bool, uid: UInt32?, gid: UInt32?,
                        onExit: @escaping (Int64, Int32) -> Void) throws(NativeError) {
         let byPidfd = Self.pidfdsWork
-        if !byPidfd { loop.watchChildren() }
+        // As uv_spawn, which starts the child watcher before it forks.
+        loop.watchChildren()
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup($0) } + [nil] }
@@ -61,21 +67,23 @@ package final class NativeProcess: NativeHandle {
             }
         }
         if status != 0 {
-            if !byPidfd { loop.unwatchChildrenIfIdle() }
+            loop.unwatchChildrenIfIdle()
             throw NativeError(code: status)
         }
         pid = child
         if byPidfd {
             // Readable once the child has exited, even if it already has.
+            // libuv's child watcher is a signal handle, not an I/O watcher,
+            // so this one goes into epoll at once: a spawn does not make
+            // `backendTimeout` 0 as a queued change would.
             let fd = cnative_pidfd_open(child)
             if fd >= 0 {
                 let watcher = IOWatcher(fd: fd) { [unowned(unsafe) loop] _ in loop.childrenExited = true }
                 exitWatcher = watcher
-                loop.ioStart(watcher, UInt32(EPOLLIN.rawValue))
+                loop.ioStartNow(watcher, UInt32(EPOLLIN.rawValue))
             } else {
-                // Out of descriptors: watch SIGCHLD, and in case it came
-                // before the watcher, post one as the handler would.
-                loop.watchChildren()
+                // Out of descriptors: SIGCHLD alone, and in case it came
+                // before the watcher, post a record as the handler would.
                 var record: (Int32, Int32) = (SIGCHLD, 0)
                 _ = write(loop.signalWriteFD, &record, 8)
             }
@@ -126,8 +134,10 @@ package final class NativeProcess: NativeHandle {
 }
 
 extension NativeEventLoop {
-    /// Starts the loop's internal SIGCHLD watcher (libuv's `child_watcher`),
-    /// which is not a handle: walk does not see it and it keeps nothing alive.
+    /// Starts the loop's internal SIGCHLD watcher (libuv's `child_watcher`,
+    /// which `uv_spawn` starts with `uv_signal_start`), which is not a
+    /// handle: walk does not see it and it keeps nothing alive. Its records
+    /// carry token 0; `signalsReceived` reaps at each.
     func watchChildren() {
         if childWatcherActive { return }
         childWatcherActive = true
@@ -137,6 +147,8 @@ extension NativeEventLoop {
             fd: signalWriteFD, token: 0, caught: childCaught), startedOneShot: false)
     }
 
+    /// As `uv__process_close`: the child watcher stops when the loop's last
+    /// unreaped child is closed.
     func unwatchChildrenIfIdle() {
         guard childWatcherActive, processes.isEmpty else { return }
         childWatcherActive = false

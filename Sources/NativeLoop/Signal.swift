@@ -5,8 +5,9 @@ import CNativeSystem
 import Synchronization
 
 /// A signal handle (`uv_signal_t`). A process-wide handler writes one record
-/// per watching handle into its loop's signal pipe; the loop dispatches them
-/// after every other I/O callback of the poll phase.
+/// per watching handle into its loop's signal pipe (the loop's child watcher
+/// among them); the loop dispatches them in order after every other I/O
+/// callback of the poll phase.
 package final class NativeSignal: NativeHandle {
     @exclusivity(unchecked)
     private var callback: ((Int32) -> Void)?
@@ -79,7 +80,12 @@ package final class NativeSignal: NativeHandle {
 }
 
 extension NativeEventLoop {
-    /// Reads the (signum, token) records the handler wrote and dispatches them.
+    /// libuv's `uv__signal_event`: reads the (signum, token) records the
+    /// handler wrote and dispatches them in order. A record of the child
+    /// watcher (token 0) runs `uv__chld` there and then: the children that
+    /// have exited are reaped and their exit callbacks run between the
+    /// callbacks of the records before and after it. That reap also covers
+    /// the children whose pidfds were ready in this poll.
     func signalsReceived() {
         let recordSize = 8
         var buffer = [Int32](repeating: 0, count: 64)
@@ -96,13 +102,16 @@ extension NativeEventLoop {
             if r == 0 { return }
             let bytes = carry + r
             let records = bytes / recordSize
-            var children = false
             for i in 0..<records {
                 let signo = buffer[2 * i]
                 let token = UInt32(bitPattern: buffer[2 * i + 1])
-                if token == 0 { children = true } else { signalHandles[token]?.deliver(signo) }
+                if token == 0 {
+                    childrenExited = false
+                    reapChildren()
+                } else {
+                    signalHandles[token]?.deliver(signo)
+                }
             }
-            if children { reapChildren() }
             carry = bytes - records * recordSize
             if carry > 0 {
                 buffer.withUnsafeMutableBytes { raw in

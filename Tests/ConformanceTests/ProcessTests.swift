@@ -169,4 +169,123 @@ extension SignalTests {
             #expect(processes.allSatisfy { $0.isClosing })
         }
     }
+
+    /// Waits until `pid` has exited, without reaping it.
+    static func waitForExit(_ pid: Int32) {
+        var info = siginfo_t()
+        while waitid(P_PID, id_t(pid), &info, WEXITED | WNOWAIT) == -1 && errno == EINTR {}
+    }
+
+    /// Runs `body` with `signals` unblocked on this thread (a test thread
+    /// blocks them all), so that each is handled here before the call that
+    /// raised it returns: one sent with `raise`, and a child's SIGCHLD, which
+    /// the kernel gives to the thread that forked the child when it can.
+    /// Left to another thread, a handler may run only after the loop has
+    /// read the records of those raised later.
+    static func takingSignals(_ signals: [Int32], _ body: () -> Void) {
+        var set = sigset_t()
+        var saved = sigset_t()
+        sigemptyset(&set)
+        for signum in signals { sigaddset(&set, signum) }
+        pthread_sigmask(SIG_UNBLOCK, &set, &saved)
+        body()
+        pthread_sigmask(SIG_SETMASK, &saved, nil)
+    }
+
+    enum SignalAround: String, CustomTestStringConvertible, CaseIterable {
+        case before, after, both, bothFromTimer
+        var testDescription: String { rawValue }
+    }
+
+    /// libuv learns of exits from its SIGCHLD watcher, whose record takes
+    /// its place in the signal pipe among the others, so uv__signal_event
+    /// runs uv__chld (and the exit callback) between the signal callbacks
+    /// raised before the exit and those raised after it. (A C probe against
+    /// libuv 1.44.2: SIGUSR1, the exit, SIGWINCH; the same from a timer
+    /// callback.) The signals are handled on the loop's thread as they are
+    /// raised; and SIGUSR1 is below SIGCHLD and SIGWINCH above it, so even
+    /// pending together the kernel's lowest-first delivery keeps their order.
+    @Test("an exit callback runs at the place of the SIGCHLD record among signal callbacks",
+          arguments: backends, SignalAround.allCases)
+    func exitAmongSignals(backend: Backend, around: SignalAround) throws {
+        try withLoop(backend) { loop in
+            var trace: [String] = []
+            let before = around != .after
+            let after = around != .before
+            for (wanted, signum, name) in [(before, SIGUSR1, "SIGUSR1"), (after, SIGWINCH, "SIGWINCH")] where wanted {
+                let signal = try Signal(loop: loop)
+                try signal.start(signum: signum) { s, _ in
+                    trace.append(name)
+                    try? s.close()
+                }
+            }
+            let child = try Process.spawn(loop: loop, ProcessOptions(file: "sleep", arguments: ["sleep", "100"])) { p, status, signal in
+                trace.append("exit \(status) \(signal)")
+                try? p.close()
+            }
+            let act = {
+                Self.takingSignals([SIGUSR1, SIGWINCH, SIGCHLD]) {
+                    if before { raise(SIGUSR1) }
+                    try? child.kill(SIGTERM)
+                    Self.waitForExit(child.pid)
+                    if after { raise(SIGWINCH) }
+                }
+            }
+            if around == .bothFromTimer {
+                let timer = try Timer(loop: loop)
+                try timer.start(timeout: 0, repeat: 0) { t in
+                    trace.append("timer")
+                    act()
+                    try? t.close()
+                }
+            } else {
+                act()
+            }
+            #expect(try loop.run() == false)
+            var expected = ["exit 0 \(SIGTERM)"]
+            if before { expected.insert("SIGUSR1", at: 0) }
+            if after { expected.append("SIGWINCH") }
+            if around == .bothFromTimer { expected.insert("timer", at: 0) }
+            #expect(trace == expected)
+        }
+    }
+
+    /// libuv's uv_spawn starts the loop's SIGCHLD watcher, which adds no
+    /// I/O watcher, so a loop that has polled keeps its timeout after a
+    /// spawn: -1 with nothing but the child (a C probe against libuv 1.44.2;
+    /// a fresh loop's is 0 before and after, its signal pipe not yet polled).
+    /// Once the child has exited (its SIGCHLD taken on the loop's thread),
+    /// NOWAIT runs its exit callback.
+    @Test("backend timeout after spawn: unchanged in a loop that has polled; NOWAIT reports the exit", arguments: backends)
+    func backendTimeoutAfterSpawn(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            var exits = 0
+            let onExit: (Process, Int64, Int32) -> Void = { p, _, _ in
+                exits += 1
+                try? p.close()
+            }
+            let first = try Process.spawn(loop: loop, ProcessOptions(file: "sleep", arguments: ["sleep", "100"]), onExit: onExit)
+            #expect(loop.backendTimeout == 0)
+            #expect(try loop.run(.noWait) == true)
+            #expect(loop.backendTimeout == -1)
+            Self.takingSignals([SIGCHLD]) {
+                try? first.kill(SIGKILL)
+                Self.waitForExit(first.pid)
+            }
+            #expect(try loop.run(.noWait) == false)
+            #expect(exits == 1)
+
+            // The loop has polled: the signal pipe is in epoll.
+            #expect(loop.backendTimeout == 0)
+            let second = try Process.spawn(loop: loop, ProcessOptions(file: "sleep", arguments: ["sleep", "100"]), onExit: onExit)
+            #expect(loop.backendTimeout == -1)
+            Self.takingSignals([SIGCHLD]) {
+                try? second.kill(SIGKILL)
+                Self.waitForExit(second.pid)
+            }
+            #expect(loop.backendTimeout == -1)
+            #expect(try loop.run(.noWait) == false)
+            #expect(exits == 2)
+        }
+    }
 }

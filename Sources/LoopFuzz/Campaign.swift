@@ -90,9 +90,6 @@ public struct Campaign: Sendable {
     /// Runs the campaign; `progress` gets a line now and then and one per finding.
     public func run(progress: @escaping @Sendable (String) -> Void = { _ in }) -> CampaignReport {
         signal(SIGPIPE, SIG_IGN)
-        // One pool thread: jobs then finish in the order they were queued on
-        // both backends (the workers inherit the environment).
-        setenv("UV_THREADPOOL_SIZE", "\(poolSize)", 1)
         let start = Date()
         let next = Mutex(seeds.lowerBound)
         let report = Mutex(CampaignReport())
@@ -165,7 +162,10 @@ final class Judge {
 
     init(campaign: Campaign) {
         self.campaign = campaign
-        worker = WorkerProcess(command: campaign.workerCommand, timeout: campaign.runTimeout)
+        // One pool thread: jobs then finish in the order they were queued on
+        // both backends.
+        worker = WorkerProcess(command: campaign.workerCommand, timeout: campaign.runTimeout,
+                               environment: ["UV_THREADPOOL_SIZE": "\(campaign.poolSize)"])
     }
 
     /// Traces of `count` runs on `backend`, or the first failure.

@@ -28,10 +28,6 @@ public final class FuzzInterpreter {
     private var works: [Int: Work] = [:]
     private var peers: [Int: Int32] = [:]
     private var udpAddresses: [Int: [SocketAddress]] = [:]
-    /// Signal watchers started as one-shots, and the signals that may be
-    /// raised once more although only one-shot watchers watch them.
-    private var oneShots: Set<ObjectIdentifier> = []
-    private var armedOneShots: Set<Int32> = []
 
     /// Runs `program` on a new loop of `backend`; the loop is closed before
     /// this returns.
@@ -236,15 +232,18 @@ public final class FuzzInterpreter {
         let key = action.target
         switch action.op {
         case .raise:
-            // A signal nobody watches would end the process (SIGUSR1's
-            // default action), so only a watched one is raised.
-            // libuv registers a signal that only one-shot watchers watch
-            // with SA_RESETHAND: it may be raised once per such start.
+            // Raised only while a handler catches it: SIGUSR1's default
+            // action ends the process. The kernel's disposition is the exact
+            // account of libuv's rules: a handler installed for one-shot
+            // watchers only has SA_RESETHAND (one delivery, then the default
+            // again), a handle once started as a one-shot stays one, a
+            // restart on the same signal changes only the callback, and the
+            // last watcher's stop restores the default.
             let number = fuzzSignals[a % 3].number
-            let watchers = handles.joined().compactMap { $0 as? Signal }.filter { $0.isActive && $0.signum == number }
-            let lasting = watchers.contains { !oneShots.contains(ObjectIdentifier($0)) }
-            guard lasting || (!watchers.isEmpty && armedOneShots.contains(number)) else { return "not watched: not raised" }
-            armedOneShots.remove(number)
+            var disposition = sigaction()
+            sigaction(number, nil, &disposition)
+            let handler = withUnsafeBytes(of: disposition.__sigaction_handler) { $0.load(as: UInt.self) }
+            guard handler > 1 else { return "no handler: not raised" }  // SIG_DFL is 0, SIG_IGN 1
             kill(getpid(), number)
             return "ok"
         case .queueWork:
@@ -351,16 +350,10 @@ public final class FuzzInterpreter {
                 self.event("\(key) signal", fuzzSignals.first { $0.number == number }?.name ?? "\(number)")
             }
             let number = fuzzSignals[a % 3].number
-            // libuv installs the handler afresh only for the signal's first
-            // watcher (or a lasting one after one-shots).
-            let watched = handles.joined().contains { ($0 as? Signal).map { $0.isActive && $0.signum == number } ?? false }
             if action.op == .start {
                 try signal.start(signum: number, callback)
-                oneShots.remove(ObjectIdentifier(signal))
             } else {
                 try signal.startOneShot(signum: number, callback)
-                oneShots.insert(ObjectIdentifier(signal))
-                if !watched { armedOneShots.insert(number) }
             }
         case (.stop, let signal as Signal): try signal.stop()
         case (.start, let poll as Poll):

@@ -42,15 +42,26 @@ public enum FuzzWorker {
 final class WorkerProcess {
     private let command: [String]
     private let timeout: Double
+    /// The worker's environment: this process's, with `environment`'s
+    /// variables set on top.
+    private let environment: [String]
     private var pid: pid_t = 0
     private var input: Int32 = -1
     private var output: Int32 = -1
     private var errorFile: String
     private var buffer: [UInt8] = []
 
-    init(command: [String], timeout: Double) {
+    init(command: [String], timeout: Double, environment: [String: String] = [:]) {
         self.command = command
         self.timeout = timeout
+        var inherited: [String] = []
+        var entry = environ
+        while let variable = entry.pointee {
+            let text = String(cString: variable)
+            if !environment.keys.contains(where: { text.hasPrefix($0 + "=") }) { inherited.append(text) }
+            entry += 1
+        }
+        self.environment = inherited + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         errorFile = NSTemporaryDirectory() + "swiftuv-fuzz-worker-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).err"
     }
 
@@ -92,6 +103,8 @@ final class WorkerProcess {
         for fd in toChild + fromChild { posix_spawn_file_actions_addclose(&actions, fd) }
         var arguments = command.map { strdup($0) } + [nil]
         defer { for argument in arguments { free(argument) } }
+        var variables = environment.map { strdup($0) } + [nil]
+        defer { for variable in variables { free(variable) } }
         // The worker starts with no signal blocked and every disposition at
         // its default, whatever the spawning thread has (a dispatch thread
         // blocks signals, and blocked SIGCHLD or SIGUSR1 would change what
@@ -106,7 +119,7 @@ final class WorkerProcess {
         posix_spawnattr_setsigdefault(&attributes, &all)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var child: pid_t = 0
-        let status = posix_spawn(&child, command[0], &actions, &attributes, &arguments, environ)
+        let status = posix_spawn(&child, command[0], &actions, &attributes, &arguments, &variables)
         close(toChild[0]); close(fromChild[1])
         guard status == 0 else {
             close(toChild[1]); close(fromChild[0])

@@ -151,10 +151,20 @@ struct WorkerTests {
         var campaign = Campaign(workerCommand: ["/bin/sh", "-c", "while read line; do echo '[\"same\"]'; done"],
                                 seeds: 0..<1000, jobs: 1, timeLimit: nil, shrink: false)
         campaign.comparedTarget = 5
+        let poolSize = { getenv("UV_THREADPOOL_SIZE").map { String(cString: $0) } }
+        let poolSizeBefore = poolSize()
         let report = campaign.run()
         #expect(report.compared == 5)
         #expect(report.generated == 5)
         #expect(report.clean)
+        #expect(poolSize() == poolSizeBefore, "the campaign's pool size is the workers' only, not this process's")
+    }
+
+    @Test("a worker gets the environment it is given on top of this process's")
+    func environment() {
+        let worker = WorkerProcess(command: ["/bin/sh", "-c", "read line; echo \"[\\\"$UV_THREADPOOL_SIZE $PATH\\\"]\""], timeout: 30,
+                                   environment: ["UV_THREADPOOL_SIZE": "1"])
+        #expect(worker.run(Self.program, on: .libuv) == .trace(["1 \(String(cString: getenv("PATH")))"]))
     }
 
     @Test("a worker that answers nonsense is reported, not trusted")

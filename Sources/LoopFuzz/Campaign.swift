@@ -46,6 +46,9 @@ public struct CampaignReport: Sendable {
     public var divergences: [Divergence] = []
     public var unstable: [(seed: UInt64, first: [String], second: [String])] = []
     public var failures: [(seed: UInt64, backend: String, outcome: RunOutcome)] = []
+    /// Findings that did not come back when judged again after the
+    /// campaign: they depended on the machine's pace, not on the engine.
+    public var notReproduced: [(seed: UInt64, finding: String)] = []
     public var seconds = 0.0
     /// Whether the time limit stopped the campaign before its last seed.
     public var stoppedByTimeLimit = false
@@ -57,7 +60,7 @@ public struct CampaignReport: Sendable {
     public var summary: String {
         "fuzz: \(generated) programs generated, \(discarded) discarded as not deterministic on libuv, "
             + "\(compared) compared, \(divergences.count) diverging, \(unstable.count) native-unstable, "
-            + "\(failures.count) crashed or hung (\(String(format: "%.0f", seconds)) s)"
+            + "\(failures.count) crashed or hung, \(notReproduced.count) not reproduced on a recheck (\(String(format: "%.0f", seconds)) s)"
     }
 }
 
@@ -78,6 +81,11 @@ public struct Campaign: Sendable {
     public var runTimeout: Double = 30
     /// The workers' `UV_THREADPOOL_SIZE`.
     public var poolSize = 1
+    /// How many times each finding is judged again after the campaign, one
+    /// program at a time: an engine's divergence comes back every time, a
+    /// program that only diverged because the machine was busy (a 1 ms
+    /// timer against the time a set-up took) does not.
+    public var rechecks = 2
 
     public init(workerCommand: [String], seeds: Range<UInt64>, jobs: Int, timeLimit: Double?, shrink: Bool) {
         self.workerCommand = workerCommand
@@ -120,9 +128,37 @@ public struct Campaign: Sendable {
             }
         }
         var result = report.withLock { $0 }
+        recheck(&result, progress: progress)
         result.seconds = Date().timeIntervalSince(start)
         result.divergences.sort { $0.original.seed < $1.original.seed }
         return result
+    }
+
+    /// Judges every finding again `rechecks` times; one that does not come
+    /// back every time moves to `notReproduced`.
+    func recheck(_ report: inout CampaignReport, progress: (String) -> Void) {
+        guard rechecks > 0, !report.clean else { return }
+        var plain = self
+        plain.shrink = false
+        let judge = Judge(campaign: plain)
+        func reproduces(_ seed: UInt64, _ same: (Verdict) -> Bool) -> Bool {
+            (0..<rechecks).allSatisfy { _ in same(judge.verdict(Generator.program(seed: seed))) }
+        }
+        func keep(_ seed: UInt64, _ finding: String, _ same: (Verdict) -> Bool) -> Bool {
+            if reproduces(seed, same) { return true }
+            progress("seed \(seed): \(finding) did not come back on a recheck")
+            report.notReproduced.append((seed, finding))
+            return false
+        }
+        report.divergences = report.divergences.filter { divergence in
+            keep(divergence.original.seed, "the divergence") { if case .divergent = $0 { return true } else { return false } }
+        }
+        report.unstable = report.unstable.filter { item in
+            keep(item.seed, "the native instability") { if case .nativeUnstable = $0 { return true } else { return false } }
+        }
+        report.failures = report.failures.filter { item in
+            keep(item.seed, "the \(item.outcome == .hung ? "hang" : "crash")") { if case .failed = $0 { return true } else { return false } }
+        }
     }
 
     static func finding(_ seed: UInt64, _ verdict: Verdict) -> String? {

@@ -60,6 +60,10 @@ extension CampaignReport {
             }
             parts.append("== seed \(failure.seed): on \(failure.backend), the program \(what)\n\n" + Generator.program(seed: failure.seed).description)
         }
+        if !notReproduced.isEmpty {
+            parts.append("== not reproduced on a recheck (the machine's pace, not the engine; shown for a look):\n"
+                         + notReproduced.map { "seed \($0.seed): \($0.finding)" }.joined(separator: "\n"))
+        }
         parts.append(summary + (stoppedByTimeLimit ? " (time limit reached)" : ""))
         return parts.joined(separator: "\n\n") + "\n"
     }

@@ -32,6 +32,8 @@ extension UVDemo {
         @Option(help: "Worker processes run at once (default: one per core).") var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
         @Option(name: .customLong("time-limit"), help: ArgumentHelp("Stop taking new seeds after this many seconds.", valueName: "seconds"))
         var timeLimit: Double?
+        @Option(help: ArgumentHelp("Judge each finding this many more times after the campaign; one that does not come back every time is listed apart and does not fail the run.", valueName: "N"))
+        var rechecks: Int = 2
         @Flag(name: .customLong("no-shrink"), help: "Report diverging programs as generated, without shrinking them.")
         var noShrink = false
         @Option(help: ArgumentHelp("Also write the report to this file.", valueName: "FILE")) var report: String?
@@ -44,6 +46,7 @@ extension UVDemo {
             guard jobs >= 1 && jobs <= 64 else { throw ValidationError("--jobs must be 1...64") }
             guard count >= 1, start <= UInt64.max - count else { throw ValidationError("--count must be at least 1, and the seeds must fit in 64 bits") }
             if let compared, compared < 1 { throw ValidationError("--compared must be at least 1") }
+            guard rechecks >= 0 && rechecks <= 100 else { throw ValidationError("--rechecks must be 0...100") }
             if let timeLimit, !(timeLimit > 0) { throw ValidationError("--time-limit must be a positive number of seconds") }
         }
 
@@ -70,6 +73,7 @@ extension UVDemo {
             var campaign = Campaign(workerCommand: [Self.executablePath(), "fuzz-worker"], seeds: start..<end,
                                     jobs: jobs, timeLimit: timeLimit, shrink: !noShrink)
             campaign.comparedTarget = compared
+            campaign.rechecks = rechecks
             let range = compared.map { "seeds from \(start) until \($0) programs are compared" } ?? "seeds \(start)..<\(end)"
             console.err("fuzz: \(range), \(jobs) worker\(jobs == 1 ? "" : "s")\(timeLimit.map { String(format: ", at most %.0f s", $0) } ?? "")\n")
             let result = campaign.run { console.err($0 + "\n") }

@@ -160,6 +160,43 @@ struct WorkerTests {
         #expect(poolSize() == poolSizeBefore, "the campaign's pool size is the workers' only, not this process's")
     }
 
+    /// A worker whose native answers differ from its libuv ones until it has
+    /// answered `until` requests in all (then `marker` exists and every
+    /// answer is the same), or for ever with no `until`.
+    static func divergingWorker(marker: String, until: Int?) -> [String] {
+        let stop = until.map { "[ $n -ge \($0) ] && touch '\(marker)'" } ?? ":"
+        return ["/bin/sh", "-c", """
+            n=0; while read line; do n=$((n+1))
+            if [ ! -e '\(marker)' ] && echo "$line" | grep -q '"backend":"native"'; then echo '["native"]'; else echo '["same"]'; fi
+            \(stop); done
+            """]
+    }
+
+    @Test("a divergence that does not come back on a recheck is listed apart and does not fail the campaign")
+    func recheckDropsWhatDoesNotComeBack() {
+        let marker = NSTemporaryDirectory() + "swiftuv-fuzz-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(marker) }
+        // A first judgement takes 10 runs (2 + 3 confirming, on each backend).
+        var campaign = Campaign(workerCommand: Self.divergingWorker(marker: marker, until: 10), seeds: 7..<8, jobs: 1, timeLimit: nil, shrink: false)
+        campaign.rechecks = 2
+        let report = campaign.run()
+        #expect(report.divergences.isEmpty)
+        #expect(report.notReproduced.map(\.seed) == [7])
+        #expect(report.clean)
+        #expect(report.summary.contains("0 diverging") && report.summary.contains("1 not reproduced on a recheck"))
+    }
+
+    @Test("a divergence that comes back on every recheck stays a divergence")
+    func recheckKeepsWhatComesBack() {
+        let marker = NSTemporaryDirectory() + "swiftuv-fuzz-test-never-\(getpid())"
+        var campaign = Campaign(workerCommand: Self.divergingWorker(marker: marker, until: nil), seeds: 7..<8, jobs: 1, timeLimit: nil, shrink: false)
+        campaign.rechecks = 2
+        let report = campaign.run()
+        #expect(report.divergences.map(\.original.seed) == [7])
+        #expect(report.notReproduced.isEmpty)
+        #expect(!report.clean)
+    }
+
     @Test("a worker gets the environment it is given on top of this process's")
     func environment() {
         let worker = WorkerProcess(command: ["/bin/sh", "-c", "read line; echo \"[\\\"$UV_THREADPOOL_SIZE $PATH\\\"]\""], timeout: 30,

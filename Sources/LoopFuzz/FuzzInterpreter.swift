@@ -141,7 +141,7 @@ public final class FuzzInterpreter {
         let key = name(slot, 0)
         do {
             switch entity {
-            case .timer: keep(try Timer(loop: loop), slot, 0)
+            case .timer: keep(try UVTimer(loop: loop), slot, 0)
             case .idle: keep(try Idle(loop: loop), slot, 0)
             case .prepare: keep(try Prepare(loop: loop), slot, 0)
             case .check: keep(try Check(loop: loop), slot, 0)
@@ -162,7 +162,7 @@ public final class FuzzInterpreter {
                     peers[-1 - slot] = fds[0]
                 } else {
                     for part in 0...1 {
-                        let pipe = try Pipe(loop: loop)
+                        let pipe = try UVPipe(loop: loop)
                         try pipe.open(fds[part])
                         keep(pipe, slot, part)
                     }
@@ -295,7 +295,7 @@ public final class FuzzInterpreter {
         if action.op == .spawn, entity == .process {
             if let old = handles[slot][0], !old.isClosing { return "already spawned" }
             let options = ProcessOptions(file: "/bin/sh", arguments: ["sh", "-c", "exit \(a)"])
-            let process = try Process.spawn(loop: loop, options) { [unowned self] _, status, signal in
+            let process = try UVProcess.spawn(loop: loop, options) { [unowned self] _, status, signal in
                 self.event("\(key) exit", "status \(status) signal \(signal)")
             }
             keep(process, slot, 0)
@@ -335,11 +335,11 @@ public final class FuzzInterpreter {
         let a = action.a
         let bytes = [UInt8](repeating: 97, count: a)
         switch (action.op, handle) {
-        case (.start, let timer as Timer):
+        case (.start, let timer as UVTimer):
             try timer.start(timeout: UInt64(a), repeat: UInt64(action.b)) { [unowned self] _ in self.event("\(key) timer") }
-        case (.stop, let timer as Timer): try timer.stop()
-        case (.again, let timer as Timer): try timer.again()
-        case (.setRepeat, let timer as Timer): try timer.setRepeat(UInt64(a))
+        case (.stop, let timer as UVTimer): try timer.stop()
+        case (.again, let timer as UVTimer): try timer.again()
+        case (.setRepeat, let timer as UVTimer): try timer.setRepeat(UInt64(a))
         case (.start, let idle as Idle): try idle.start { [unowned self] _ in self.event("\(key) idle") }
         case (.start, let prepare as Prepare): try prepare.start { [unowned self] _ in self.event("\(key) prepare") }
         case (.start, let check as Check): try check.start { [unowned self] _ in self.event("\(key) check") }
@@ -379,19 +379,19 @@ public final class FuzzInterpreter {
                 self.event("\(key) fsEvent", "\(name ?? "-") rename \(events.contains(.rename)) change \(events.contains(.change))")
             }
         case (.stop, let watcher as FSEvent): try watcher.stop()
-        case (.readStart, let stream as Stream):
+        case (.readStart, let stream as UVStream):
             try stream.readStart { [unowned self] result in
                 switch result {
                 case .success(let buffer): self.event("\(key) read", "\(buffer.count)")
                 case .failure(let error): self.event("\(key) read", error.name)
                 }
             }
-        case (.readStop, let stream as Stream): try stream.readStop()
-        case (.write, let stream as Stream):
+        case (.readStop, let stream as UVStream): try stream.readStop()
+        case (.write, let stream as UVStream):
             try stream.write(bytes) { [unowned self] error in self.event("\(key) write", self.status(error)) }
-        case (.tryWrite, let stream as Stream):
+        case (.tryWrite, let stream as UVStream):
             return "\(try stream.tryWrite(bytes))"
-        case (.shutdown, let stream as Stream):
+        case (.shutdown, let stream as UVStream):
             try stream.shutdown { [unowned self] error in self.event("\(key) shutdown", self.status(error)) }
         case (.start, let udp as UDP):
             try udp.receiveStart { [unowned self] result in
@@ -405,7 +405,7 @@ public final class FuzzInterpreter {
             let peer = udpAddresses[action.slot]?[1 - action.part]
             if action.op == .tryWrite { return "\(try udp.trySend(bytes, to: peer))" }
             try udp.send(bytes, to: peer) { [unowned self] error in self.event("\(key) send", self.status(error)) }
-        case (.kill, let process as Process): try process.kill(SIGTERM)
+        case (.kill, let process as UVProcess): try process.kill(SIGTERM)
         default:
             return "not for this handle"
         }

@@ -36,7 +36,7 @@ public struct FuzzProgram: Codable, Sendable, Hashable {
 /// program can talk to itself without anything outside the process.
 public enum Entity: String, Codable, Sendable, CaseIterable {
     case timer, idle, prepare, check, async, signal
-    /// Two `Pipe`s opened on the ends of a `socketpair`.
+    /// Two `UVPipe`s opened on the ends of a `socketpair`.
     case socketPair
     /// Part 0 the client, part 1 the accepted end, part 2 the listener.
     case tcpPair
@@ -150,17 +150,17 @@ extension FuzzProgram: CustomStringConvertible {
 
     static func construction(_ entity: Entity) -> String {
         switch entity {
-        case .timer: return "Timer(loop)"
+        case .timer: return "UVTimer(loop)"
         case .idle: return "Idle(loop)"
         case .prepare: return "Prepare(loop)"
         case .check: return "Check(loop)"
         case .async: return "Async(loop)"
         case .signal: return "Signal(loop)"
-        case .socketPair: return "socketpair -> (Pipe(loop).open, Pipe(loop).open)"
+        case .socketPair: return "socketpair -> (UVPipe(loop).open, UVPipe(loop).open)"
         case .tcpPair: return "(client TCP, accepted TCP, listener TCP on 127.0.0.1:0)"
         case .udpPair: return "(UDP on 127.0.0.1:0, UDP on 127.0.0.1:0)"
         case .poll: return "Poll(loop, fd: socketpair end)"
-        case .process: return "Process slot (spawned by spawn)"
+        case .process: return "UVProcess slot (spawned by spawn)"
         case .fsPoll: return "FSPoll(loop) on a file of its own"
         case .fsEvent: return "FSEvent(loop) on a file of its own"
         }

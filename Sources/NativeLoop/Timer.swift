@@ -1,5 +1,5 @@
 /// What a timer can call instead of a closure: an object that is there
-/// anyway (SwiftUV's `Timer`), so that a million timers do not carry a
+/// anyway (SwiftUV's `UVTimer`), so that a million timers do not carry a
 /// million closure contexts.
 package protocol NativeTimerTarget: AnyObject {
     func nativeTimerFired()

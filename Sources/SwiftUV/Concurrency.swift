@@ -212,7 +212,7 @@ extension Loop {
     public func sleep(for duration: Duration) async throws {
         let timeout = try milliseconds(duration)
         try await suspend("Loop.sleep") { (s: Suspension<Void>) in
-            let timer = try Timer(loop: self)
+            let timer = try UVTimer(loop: self)
             timer.closeHooks[ObjectIdentifier(s)] = {
                 s.resume(throwing: UVError.cancelled.with(context: "Loop.sleep: the timer was closed"))
             }

@@ -12,7 +12,7 @@ import Glibc
 /// bind path gives `UVError.permissionDenied`, as in libuv.
 ///
 /// The corresponding libuv type is `uv_pipe_t`.
-public final class Pipe: Stream {
+public final class UVPipe: UVStream {
     /// Whether this pipe can pass handles (set at init).
     public let ipc: Bool
     @exclusivity(unchecked)
@@ -22,7 +22,7 @@ public final class Pipe: Stream {
     ///
     /// The corresponding libuv function is `uv_pipe_init`.
     public init(loop: Loop, ipc: Bool = false) throws(UVError) {
-        try loop.ensureOpen("Pipe.init")
+        try loop.ensureOpen("UVPipe.init")
         ignoreSIGPIPE
         self.ipc = ipc
         let core: Core
@@ -49,8 +49,8 @@ public final class Pipe: Stream {
     ///
     /// The corresponding libuv function is `uv_pipe_bind`.
     public func bind(_ path: String) throws(UVError) {
-        try ensureOpen("Pipe.bind")
-        try InputCheck.socketName(path, "Pipe.bind")
+        try ensureOpen("UVPipe.bind")
+        try InputCheck.socketName(path, "UVPipe.bind")
         if let p = uvPipe { try check(uv_pipe_bind(p, path)) } else {
             do { try nativePipe.bind(path: path) } catch { throw UVError(error) }
         }
@@ -62,11 +62,11 @@ public final class Pipe: Stream {
     ///
     /// The corresponding libuv function is `uv_pipe_connect`.
     public func connect(to path: String, _ callback: ((UVError?) -> Void)?) throws(UVError) {
-        try ensureOpen("Pipe.connect")
+        try ensureOpen("UVPipe.connect")
         // libuv would overwrite the pending request, which then never calls
         // back and keeps the loop alive forever: refuse, as TCP does.
-        if connecting { throw UVError.alreadyInProgress.with(context: "Pipe.connect: a connect is pending") }
-        try InputCheck.socketName(path, "Pipe.connect")
+        if connecting { throw UVError.alreadyInProgress.with(context: "UVPipe.connect: a connect is pending") }
+        try InputCheck.socketName(path, "UVPipe.connect")
         let request = StatusRequest(loop: loop, callback: callback)
         if let p = uvPipe {
             // uv_pipe_connect reports every error through its callback.
@@ -90,10 +90,10 @@ public final class Pipe: Stream {
     ///
     /// The corresponding libuv function is `uv_pipe_open`.
     public func open(_ descriptor: Int32) throws(UVError) {
-        try ensureOpen("Pipe.open")
+        try ensureOpen("UVPipe.open")
         // libuv takes any descriptor and aborts in uv_run when epoll refuses
         // it (a regular file, a directory, /dev/null).
-        try InputCheck.pollable(descriptor, "Pipe.open")
+        try InputCheck.pollable(descriptor, "UVPipe.open")
         if let p = uvPipe { try check(uv_pipe_open(p, descriptor)) } else {
             do { try nativePipe.open(descriptor: descriptor) } catch { throw UVError(error) }
         }
@@ -111,7 +111,7 @@ public final class Pipe: Stream {
     public func peerName() throws(UVError) -> String { try name(peer: true) }
 
     private func name(peer: Bool) throws(UVError) -> String {
-        try ensureOpen(peer ? "Pipe.peerName" : "Pipe.localName")
+        try ensureOpen(peer ? "UVPipe.peerName" : "UVPipe.localName")
         if let p = uvPipe {
             var buffer = [CChar](repeating: 0, count: 256)
             var size = buffer.count
@@ -125,7 +125,7 @@ public final class Pipe: Stream {
     ///
     /// The corresponding libuv function is `uv_pipe_chmod`.
     public func chmod(readable: Bool, writable: Bool) throws(UVError) {
-        try ensureOpen("Pipe.chmod")
+        try ensureOpen("UVPipe.chmod")
         if let p = uvPipe {
             let mode = (readable ? Int32(UV_READABLE.rawValue) : 0) | (writable ? Int32(UV_WRITABLE.rawValue) : 0)
             try check(uv_pipe_chmod(p, mode))
@@ -195,7 +195,7 @@ public final class Pipe: Stream {
     /// Sets the number of pending pipe instances; it only matters on
     /// Windows, so this does nothing (`uv_pipe_pending_instances`).
     public func setPendingInstances(_ count: Int32) throws(UVError) {
-        try ensureOpen("Pipe.setPendingInstances")
+        try ensureOpen("UVPipe.setPendingInstances")
         if let p = uvPipe { uv_pipe_pending_instances(p, count) }
     }
 }

@@ -13,9 +13,9 @@ public enum StdioOption {
     case inherit(Int32)
     /// A new socket pair; this end opens into `pipe` (`UV_CREATE_PIPE`).
     /// `childReads`/`childWrites` say which way the child uses it.
-    case pipe(Pipe, childReads: Bool, childWrites: Bool)
+    case pipe(UVPipe, childReads: Bool, childWrites: Bool)
     /// The descriptor under a stream (`UV_INHERIT_STREAM`).
-    case stream(Stream)
+    case stream(UVStream)
 }
 
 /// How to start a child process (`uv_process_options_t`).
@@ -38,7 +38,7 @@ public struct ProcessOptions {
     /// or the working folder (C would run `/bin/true` for
     /// `"/bin/true\0junk"`), and a descriptor number below 0 to inherit.
     func validate() throws(UVError) {
-        let op = "Process.spawn"
+        let op = "UVProcess.spawn"
         try InputCheck.cString(file, op, "program")
         for argument in arguments { try InputCheck.cString(argument, op, "argument") }
         for entry in environment ?? [] { try InputCheck.cString(entry, op, "environment entry") }
@@ -54,7 +54,7 @@ public struct ProcessOptions {
     /// to create that is already open or listed twice (`EBUSY`: libuv would
     /// start the child and then fail, leaving it unreaped).
     func validateStdio(on loop: Loop) throws(UVError) {
-        let op = "Process.spawn"
+        let op = "UVProcess.spawn"
         var pipes: [ObjectIdentifier] = []
         for (index, option) in stdio.enumerated() {
             switch option {
@@ -96,9 +96,9 @@ public struct ProcessOptions {
 /// that ended it (0 if none). Close the handle when done, as any handle.
 ///
 /// The corresponding libuv type is `uv_process_t`.
-public final class Process: Handle {
+public final class UVProcess: Handle {
     @exclusivity(unchecked)
-    private var exitCallback: ((Process, Int64, Int32) -> Void)?
+    private var exitCallback: ((UVProcess, Int64, Int32) -> Void)?
 
     private init(loop: Loop, core: Core) {
         super.init(loop: loop, type: .process, core: core)
@@ -110,23 +110,23 @@ public final class Process: Handle {
     ///
     /// The corresponding libuv function is `uv_spawn`.
     public static func spawn(loop: Loop, _ options: ProcessOptions,
-                             onExit: ((Process, Int64, Int32) -> Void)? = nil) throws(UVError) -> Process {
-        try loop.ensureOpen("Process.spawn")
+                             onExit: ((UVProcess, Int64, Int32) -> Void)? = nil) throws(UVError) -> UVProcess {
+        try loop.ensureOpen("UVProcess.spawn")
         try options.validate()
         for option in options.stdio {
-            if case .pipe(let p, _, _) = option { try p.ensureOpen("Process.spawn (stdio pipe)") }
-            if case .stream(let s) = option { try s.ensureOpen("Process.spawn (stdio stream)") }
+            if case .pipe(let p, _, _) = option { try p.ensureOpen("UVProcess.spawn (stdio pipe)") }
+            if case .stream(let s) = option { try s.ensureOpen("UVProcess.spawn (stdio stream)") }
         }
         try options.validateStdio(on: loop)
         switch loop.core {
         case .uv(let l):
             let h = UnsafeMutablePointer<uv_process_t>.allocate(capacity: 1)
             h.initialize(to: uv_process_t())
-            let process = Process(loop: loop, core: .uv(UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_handle_t.self)))
+            let process = UVProcess(loop: loop, core: .uv(UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_handle_t.self)))
             process.exitCallback = onExit
             let status = withProcessOptions(options) { (opts: inout uv_process_options_t) in
                 opts.exit_cb = { h, status, signal in
-                    Handle.owner(of: h?.pointee.data, as: Process.self).exited(status, signal)
+                    Handle.owner(of: h?.pointee.data, as: UVProcess.self).exited(status, signal)
                 }
                 // uv_spawn initialises the handle (not its data) first,
                 // so a failed spawn leaves a handle that must be closed.
@@ -141,14 +141,14 @@ public final class Process: Handle {
             return process
         case .native(let l):
             let native = NativeProcess(loop: l)
-            let process = Process(loop: loop, core: .native(native))
+            let process = UVProcess(loop: loop, core: .native(native))
             process.exitCallback = onExit
             do {
                 var fds: [Int32] = []
                 var childEnds: [Int32] = []
-                // This end of each socket pair goes into its Pipe only once
+                // This end of each socket pair goes into its UVPipe only once
                 // the spawn succeeded, as libuv does.
-                var parentEnds: [(Pipe, Int32, Bool, Bool)] = []
+                var parentEnds: [(UVPipe, Int32, Bool, Bool)] = []
                 var opened = false
                 defer {
                     for fd in childEnds { Glibc.close(fd) }
@@ -210,7 +210,7 @@ public final class Process: Handle {
 
     /// Sends a signal to the child (`uv_process_kill`).
     public func kill(_ signum: Int32) throws(UVError) {
-        try ensureOpen("Process.kill")
+        try ensureOpen("UVProcess.kill")
         switch core {
         case .uv(let h): try check(uv_process_kill(UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_process_t.self), signum))
         case .native(let h): do { try unsafeDowncast(h, to: NativeProcess.self).kill(signum) } catch { throw UVError(error) }
@@ -248,16 +248,16 @@ public final class Process: Handle {
     /// `UVError.cancelled`.
     nonisolated(nonsending)
     public func waitUntilExit() async throws -> (status: Int64, signal: Int32) {
-        loop.checkAwaitingThread("Process.waitUntilExit")
+        loop.checkAwaitingThread("UVProcess.waitUntilExit")
         if let status = exitStatus { return status }
-        return try await loop.suspend("Process.waitUntilExit") { (s: Suspension<(status: Int64, signal: Int32)>) in
+        return try await loop.suspend("UVProcess.waitUntilExit") { (s: Suspension<(status: Int64, signal: Int32)>) in
             if let status = exitStatus { return s.resume(returning: status) }
             // A closed handle gets no exit callback any more.
-            try ensureOpen("Process.waitUntilExit", code: .cancelled)
+            try ensureOpen("UVProcess.waitUntilExit", code: .cancelled)
             closeHooks[ObjectIdentifier(self)] = { [unowned self] in
                 let waiters = exitWaiters
                 exitWaiters = []
-                for waiter in waiters { waiter.resume(throwing: UVError.cancelled.with(context: "Process.waitUntilExit: the handle was closed")) }
+                for waiter in waiters { waiter.resume(throwing: UVError.cancelled.with(context: "UVProcess.waitUntilExit: the handle was closed")) }
             }
             exitWaiters.append(s)
             s.onCancel = { [self] in

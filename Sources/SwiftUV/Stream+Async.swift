@@ -2,7 +2,7 @@
 // async sequence of chunks with bounded buffering, and accepted connections
 // as an async sequence. Await them from a task on the stream's loop.
 
-extension Stream {
+extension UVStream {
     /// Writes `bytes` and returns once the kernel has taken all of them.
     /// Cancelling the task closes the stream (libuv cannot take back a queued
     /// write, and half a write leaves the byte stream unusable), and throws
@@ -63,7 +63,7 @@ extension Stream {
     }
 }
 
-/// What `Stream.chunks(bufferLimit:)` returns.
+/// What `UVStream.chunks(bufferLimit:)` returns.
 public struct StreamChunks: AsyncSequence {
     public typealias Element = [UInt8]
     public typealias Failure = any Error
@@ -95,7 +95,7 @@ public struct StreamChunks: AsyncSequence {
 final class ChunkReader {
     enum End { case eof, closed, failed(UVError), finished }
 
-    let stream: Stream
+    let stream: UVStream
     let limit: Int
     private var queue: [[UInt8]] = []
     private var head = 0
@@ -106,7 +106,7 @@ final class ChunkReader {
     private var end: End?
     private var waiter: Suspension<[UInt8]?>?
 
-    init(stream: Stream, limit: Int) {
+    init(stream: UVStream, limit: Int) {
         self.stream = stream
         self.limit = limit
         if !stream.isClosing {
@@ -125,18 +125,18 @@ final class ChunkReader {
 
     nonisolated(nonsending)
     func next() async throws -> [UInt8]? {
-        stream.loop.checkAwaitingThread("Stream.chunks: next()")
+        stream.loop.checkAwaitingThread("UVStream.chunks: next()")
         if let chunk = take() { return chunk }
         if let done = finish() { return try done.get() }
         try startReading()
-        return try await stream.loop.suspend("Stream.chunks: next()") { (s: Suspension<[UInt8]?>) in
+        return try await stream.loop.suspend("UVStream.chunks: next()") { (s: Suspension<[UInt8]?>) in
             // Decided here, on the loop thread as the task suspends: a read
             // may have come in while the task was on its way.
             if let chunk = take() { return s.resume(returning: chunk) }
             if let done = finish() { return s.resume(with: done.mapError { $0 }) }
             // Chunks of one stream go to one reader at a time.
             if waiter != nil {
-                return s.resume(throwing: UVError.alreadyInProgress.with(context: "Stream.chunks: another task is waiting for this stream's next chunk"))
+                return s.resume(throwing: UVError.alreadyInProgress.with(context: "UVStream.chunks: another task is waiting for this stream's next chunk"))
             }
             waiter = s
             s.onCancel = { [self] in
@@ -233,7 +233,7 @@ final class ChunkReader {
 
 // MARK: Accepting
 
-/// What `TCP.connections()` and `Pipe.connections()` return: each element
+/// What `TCP.connections()` and `UVPipe.connections()` return: each element
 /// is a connection accepted by the listening stream. A connection is
 /// accepted when `next()` asks for it, so a server that stops asking leaves
 /// the rest in the kernel's backlog.
@@ -241,7 +241,7 @@ final class ChunkReader {
 /// The sequence ends when the listening stream is closed. Cancelling the
 /// task awaiting `next()` closes the listening stream and throws
 /// `CancellationError`.
-public struct Connections<Client: Stream>: AsyncSequence {
+public struct Connections<Client: UVStream>: AsyncSequence {
     public typealias Element = Client
     public typealias Failure = any Error
     let acceptor: Acceptor<Client>
@@ -262,8 +262,8 @@ public struct Connections<Client: Stream>: AsyncSequence {
 }
 
 /// The state behind `Connections` (loop thread only).
-final class Acceptor<Client: Stream> {
-    let server: Stream
+final class Acceptor<Client: UVStream> {
+    let server: UVStream
     private let make: () throws(UVError) -> Client
     private var pending = 0
     private var failure: UVError?
@@ -272,7 +272,7 @@ final class Acceptor<Client: Stream> {
     /// may run several accepting tasks over one sequence).
     private var waiters: [Suspension<Client?>] = []
 
-    init(server: Stream, backlog: Int32, make: @escaping () throws(UVError) -> Client) throws(UVError) {
+    init(server: UVStream, backlog: Int32, make: @escaping () throws(UVError) -> Client) throws(UVError) {
         self.server = server
         self.make = make
         try server.listen(backlog: backlog) { [weak self] error in self?.incoming(error) }
@@ -361,13 +361,13 @@ extension TCP {
     }
 }
 
-extension Pipe {
+extension UVPipe {
     /// Listens and returns the accepted connections as an async sequence
     /// (each a pipe with this one's `ipc` setting). See `Connections`.
-    public func connections(backlog: Int32 = 511) throws(UVError) -> Connections<Pipe> {
+    public func connections(backlog: Int32 = 511) throws(UVError) -> Connections<UVPipe> {
         let loop = self.loop
         let ipc = self.ipc
-        return Connections(acceptor: try Acceptor(server: self, backlog: backlog) { () throws(UVError) in try Pipe(loop: loop, ipc: ipc) })
+        return Connections(acceptor: try Acceptor(server: self, backlog: backlog) { () throws(UVError) in try UVPipe(loop: loop, ipc: ipc) })
     }
 
     /// Connects to the socket at `path` and returns once connected;

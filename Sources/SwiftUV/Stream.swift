@@ -15,7 +15,7 @@ import Glibc
 /// that started them.
 ///
 /// The corresponding libuv type is `uv_stream_t`.
-public class Stream: Handle {
+public class UVStream: Handle {
     @exclusivity(unchecked)
     private var readCallback: ((Result<UnsafeRawBufferPointer, UVError>) -> Void)?
     @exclusivity(unchecked)
@@ -51,12 +51,12 @@ public class Stream: Handle {
         case .uv(let h):
             let s = UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_stream_t.self)
             let status = uv_read_start(s, { h, _, buf in
-                Handle.withOwner(of: h?.pointee.data, as: Stream.self) { stream in
+                Handle.withOwner(of: h?.pointee.data, as: UVStream.self) { stream in
                     let buffer = stream.loop.readBuffer
                     buf?.pointee = uvBuffer(buffer.baseAddress, buffer.count)
                 }
             }, { s, nread, buf in
-                Handle.withOwner(of: s?.pointee.data, as: Stream.self) { stream in
+                Handle.withOwner(of: s?.pointee.data, as: UVStream.self) { stream in
                     if nread >= 0 {
                         let base = UnsafeRawPointer(buf?.pointee.base)
                         stream.readCallback?(.success(UnsafeRawBufferPointer(start: nread > 0 ? base : nil, count: nread)))
@@ -236,7 +236,7 @@ public class Stream: Handle {
         switch core {
         case .uv:
             let status = uv_listen(uvStream, backlog) { s, status in
-                let stream = Handle.owner(of: s?.pointee.data, as: Stream.self)
+                let stream = Handle.owner(of: s?.pointee.data, as: UVStream.self)
                 stream.connectionCallback?(status == 0 ? nil : UVError(code: status))
             }
             try check(status)
@@ -261,7 +261,7 @@ public class Stream: Handle {
     /// when there is none.
     ///
     /// The corresponding libuv function is `uv_accept`.
-    public final func accept(_ client: Stream) throws(UVError) {
+    public final func accept(_ client: UVStream) throws(UVError) {
         try ensureOpen("accept")
         try client.ensureOpen("accept (client)")
         guard client.loop === loop else {
@@ -403,14 +403,14 @@ final class StatusRequest {
 /// A write request: owns its buffers until its callback, and keeps a handle
 /// being sent (and its libuv memory) until then too.
 final class WriteRequest {
-    unowned(unsafe) let stream: Stream
+    unowned(unsafe) let stream: UVStream
     private let buffers: [OwnedBuffer]
     @exclusivity(unchecked)
     private var callback: ((UVError?) -> Void)?
     @exclusivity(unchecked)
     private var sentHandle: Handle?
 
-    init(stream: Stream, buffers: [OwnedBuffer], callback: ((UVError?) -> Void)?) {
+    init(stream: UVStream, buffers: [OwnedBuffer], callback: ((UVError?) -> Void)?) {
         self.stream = stream
         self.buffers = buffers
         self.callback = callback

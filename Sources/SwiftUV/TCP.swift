@@ -18,7 +18,7 @@ import Glibc
 /// made, as libuv's own programs and Node.js do.
 ///
 /// The corresponding libuv type is `uv_tcp_t`.
-public final class TCP: Stream {
+public final class TCP: UVStream {
     /// The address family of the socket made at init.
     public enum Family: Sendable {
         /// Make the socket at bind or connect, from the address.

@@ -4,7 +4,7 @@ import NativeLoop
 /// A stream over a terminal.
 ///
 /// The corresponding libuv type is `uv_tty_t`.
-public final class TTY: Stream {
+public final class TTY: UVStream {
     /// How the terminal treats input (`uv_tty_mode_t`).
     public enum Mode: Int32, Sendable {
         /// Line-buffered, as the terminal was (`UV_TTY_MODE_NORMAL`).

@@ -6,15 +6,15 @@ import NativeLoop
 /// started.
 ///
 /// The corresponding libuv type is `uv_timer_t`.
-public final class Timer: Handle {
+public final class UVTimer: Handle {
     @exclusivity(unchecked)
-    private var callback: ((Timer) -> Void)?
+    private var callback: ((UVTimer) -> Void)?
 
     /// Makes a stopped timer on `loop`.
     ///
     /// The corresponding libuv function is `uv_timer_init`.
     public init(loop: Loop) throws(UVError) {
-        try loop.ensureOpen("Timer.init")
+        try loop.ensureOpen("UVTimer.init")
         let core: Core
         switch loop.core {
         case .uv(let l): core = try Handle.makeUV(uv_timer_t.self, on: l) { uv_timer_init($0, $1) }
@@ -41,15 +41,15 @@ public final class Timer: Handle {
     /// `UVError.invalidArgument`.
     ///
     /// The corresponding libuv function is `uv_timer_start`.
-    public func start(timeout: UInt64, repeat: UInt64 = 0, _ callback: ((Timer) -> Void)?) throws(UVError) {
-        try ensureOpen("Timer.start")
+    public func start(timeout: UInt64, repeat: UInt64 = 0, _ callback: ((UVTimer) -> Void)?) throws(UVError) {
+        try ensureOpen("UVTimer.start")
         guard let callback else {
-            throw UVError.invalidArgument.with(context: "Timer.start: no callback")
+            throw UVError.invalidArgument.with(context: "UVTimer.start: no callback")
         }
         self.callback = callback
         if let t = uvTimer {
             try check(uv_timer_start(t, { t in
-                Handle.withOwner(of: t?.pointee.data, as: Timer.self) { timer in timer.callback?(timer) }
+                Handle.withOwner(of: t?.pointee.data, as: UVTimer.self) { timer in timer.callback?(timer) }
             }, timeout, `repeat`))
         } else {
             // The native timer calls this object back: no closure per timer.
@@ -60,7 +60,7 @@ public final class Timer: Handle {
     /// Starts the timer with `Duration`s, rounded down to milliseconds.
     ///
     /// The corresponding libuv function is `uv_timer_start`.
-    public func start(after timeout: Duration, repeat: Duration = .zero, _ callback: ((Timer) -> Void)?) throws(UVError) {
+    public func start(after timeout: Duration, repeat: Duration = .zero, _ callback: ((UVTimer) -> Void)?) throws(UVError) {
         try start(timeout: milliseconds(timeout), repeat: milliseconds(`repeat`), callback)
     }
 
@@ -69,7 +69,7 @@ public final class Timer: Handle {
     ///
     /// The corresponding libuv function is `uv_timer_stop`.
     public func stop() throws(UVError) {
-        try ensureOpen("Timer.stop")
+        try ensureOpen("UVTimer.stop")
         if let t = uvTimer { try check(uv_timer_stop(t)) } else { nativeTimer.stop() }
     }
 
@@ -79,11 +79,11 @@ public final class Timer: Handle {
     ///
     /// The corresponding libuv function is `uv_timer_again`.
     public func again() throws(UVError) {
-        try ensureOpen("Timer.again")
+        try ensureOpen("UVTimer.again")
         if let t = uvTimer {
             try check(uv_timer_again(t))
         } else {
-            do { try nativeTimer.again() } catch { throw UVError(error).with(context: "Timer.again: the timer was never started") }
+            do { try nativeTimer.again() } catch { throw UVError(error).with(context: "UVTimer.again: the timer was never started") }
         }
     }
 
@@ -98,7 +98,7 @@ public final class Timer: Handle {
     ///
     /// The corresponding libuv function is `uv_timer_set_repeat`.
     public func setRepeat(_ milliseconds: UInt64) throws(UVError) {
-        try ensureOpen("Timer.setRepeat")
+        try ensureOpen("UVTimer.setRepeat")
         if let t = uvTimer { uv_timer_set_repeat(t, milliseconds) } else { nativeTimer.repeatInterval = milliseconds }
     }
 
@@ -115,6 +115,6 @@ public final class Timer: Handle {
     override func releaseCallbacks() { callback = nil }
 }
 
-extension Timer: NativeTimerTarget {
+extension UVTimer: NativeTimerTarget {
     package func nativeTimerFired() { callback?(self) }
 }

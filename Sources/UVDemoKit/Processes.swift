@@ -17,18 +17,18 @@ extension DemoProgram {
         """
     ) { loop, trace, _ in
         let commands = [["seq", "1", "10000"], ["grep", "7"], ["wc", "-l"]]
-        var outputs: [Pipe] = []
-        var inputs: [Pipe?] = []
-        var processes: [Process] = []
+        var outputs: [UVPipe] = []
+        var inputs: [UVPipe?] = []
+        var processes: [UVProcess] = []
         var exited = 0
         for (index, command) in commands.enumerated() {
-            let output = try Pipe(loop: loop)
-            let input: Pipe? = index == 0 ? nil : try Pipe(loop: loop)
+            let output = try UVPipe(loop: loop)
+            let input: UVPipe? = index == 0 ? nil : try UVPipe(loop: loop)
             let stdin: StdioOption = input.map { .pipe($0, childReads: true, childWrites: false) } ?? .ignore
             let options = ProcessOptions(file: command[0], arguments: command,
                                          stdio: [stdin, .pipe(output, childReads: false, childWrites: true), .inherit(2)])
             let name = command[0]
-            let process = try Process.spawn(loop: loop, options) { process, status, signal in
+            let process = try UVProcess.spawn(loop: loop, options) { process, status, signal in
                 trace.log("\(name) exited with status \(status)\(signal != 0 ? ", signal \(signal)" : "")", floating: true)
                 try? process.close()
                 exited += 1
@@ -100,7 +100,7 @@ extension DemoProgram {
         }
         trace.log("watching SIGUSR1 twice, SIGUSR2 once, SIGINT")
 
-        let timer = try Timer(loop: loop)
+        let timer = try UVTimer(loop: loop)
         var step = 0
         try timer.start(timeout: 10, repeat: 10) { timer in
             step += 1

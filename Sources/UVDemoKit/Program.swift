@@ -85,7 +85,7 @@ func writeFile(_ path: String, _ text: String) throws {
 
 /// Starts a timer that runs `body` once after `milliseconds`, then closes.
 func setTimeout(_ loop: Loop, _ milliseconds: UInt64, _ body: @escaping () -> Void) throws {
-    let timer = try SwiftUV.Timer(loop: loop)
+    let timer = try UVTimer(loop: loop)
     try timer.start(timeout: milliseconds) { t in
         body()
         try? t.close()

@@ -20,7 +20,7 @@ extension DemoProgram {
         let idle = try Idle(loop: loop)
         let prepare = try Prepare(loop: loop)
         let check = try Check(loop: loop)
-        let timer = try Timer(loop: loop)
+        let timer = try UVTimer(loop: loop)
         var iteration = 0
         try prepare.start { _ in
             iteration += 1

@@ -145,7 +145,7 @@ struct AsyncTests {
         unlink(path)
         defer { unlink(path) }
         try await withAsyncLoop(backend) { loop in
-            let server = try Pipe(loop: loop)
+            let server = try UVPipe(loop: loop)
             try server.bind(path)
             let connections = try server.connections()
             let serverTask = try loop.task { () -> [UInt8] in
@@ -158,7 +158,7 @@ struct AsyncTests {
                 }
                 return received
             }
-            let client = try Pipe(loop: loop)
+            let client = try UVPipe(loop: loop)
             try await client.connect(to: path)
             try await client.write(vectored: [Array("hello ".utf8), Array("pipe".utf8)])
             try await client.shutdown()
@@ -199,7 +199,7 @@ struct AsyncTests {
             do { try loop.run { @MainActor in } } catch UVError.invalidArgument { refused = true }
             // The loop is reusable with callbacks afterwards.
             var fired = false
-            let timer = try SwiftUV.Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             try timer.start(timeout: 1) { t in fired = true; try? t.close() }
             try loop.run()
             try loop.close()
@@ -602,7 +602,7 @@ extension SignalTests {
     @Test("a process's exit awaited; cancelling the wait leaves the process running", arguments: backends)
     func asyncProcessExit(backend: Backend) async throws {
         try await withAsyncLoop(backend) { loop in
-            let quick = try Process.spawn(loop: loop, ProcessOptions(file: "sh", arguments: ["sh", "-c", "exit 3"]))
+            let quick = try UVProcess.spawn(loop: loop, ProcessOptions(file: "sh", arguments: ["sh", "-c", "exit 3"]))
             let exit = try await quick.waitUntilExit()
             #expect(exit.status == 3 && exit.signal == 0)
             #expect(try await quick.waitUntilExit().status == 3, "asked again after the exit")
@@ -610,12 +610,12 @@ extension SignalTests {
 
             // An exit callback that closes the handle: the waiter still
             // gets the exit status.
-            let closing = try Process.spawn(loop: loop, ProcessOptions(file: "sh", arguments: ["sh", "-c", "exit 4"])) { p, _, _ in
+            let closing = try UVProcess.spawn(loop: loop, ProcessOptions(file: "sh", arguments: ["sh", "-c", "exit 4"])) { p, _, _ in
                 try? p.close()
             }
             #expect(try await closing.waitUntilExit().status == 4)
 
-            let slow = try Process.spawn(loop: loop, ProcessOptions(file: "sleep", arguments: ["sleep", "30"]))
+            let slow = try UVProcess.spawn(loop: loop, ProcessOptions(file: "sleep", arguments: ["sleep", "30"]))
             let waiting = try loop.task { try await slow.waitUntilExit() }
             try await loop.sleep(for: .milliseconds(10))
             waiting.cancel()

@@ -21,7 +21,7 @@ struct FSEventTests {
                 seen.append((name, events))
                 try? e.close()
             }
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             try timer.start(timeout: 20, repeat: 0) { t in
                 try? loop.fs.writeFile("\(dir)/file1", [1])
                 try? loop.fs.writeFile("\(dir)/file2", [2])
@@ -84,7 +84,7 @@ struct FSEventTests {
             try event.start(path: dir) { _, name, events in
                 if let name { seen[name, default: []].formUnion(events) }
             }
-            let steps = try Timer(loop: loop)
+            let steps = try UVTimer(loop: loop)
             var step = 0
             try steps.start(timeout: 10, repeat: 10) { t in
                 step += 1

@@ -89,7 +89,7 @@ struct FSPollTests {
             #expect(!poll.isWindingDown)
             try poll.start(path: "/", interval: 1000) { _, _, _, _ in }
             #expect(try loop.run(.once))
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             var pass = 0
             var closed: [String] = []
             try poll.close { _ in closed.append("fspoll \(pass)") }

@@ -11,7 +11,7 @@ struct HandleTests {
         try withLoop(backend) { loop in
             let idle = try Idle(loop: loop)
             let check = try Check(loop: loop)
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             var idleCalls = 0
             var timerCalls = 0
             var closes = 0
@@ -38,7 +38,7 @@ struct HandleTests {
             ("prepare_ref", { loop, hit in let h = try Prepare(loop: loop); try h.start { _ in hit() }; return h }),
             ("check_ref", { loop, hit in let h = try Check(loop: loop); try h.start { _ in hit() }; return h }),
             ("async_ref", { loop, hit in try Async(loop: loop) { _ in hit() } }),
-            ("timer_ref2", { loop, hit in let h = try Timer(loop: loop); try h.start(timeout: 42, repeat: 42) { _ in hit() }; return h }),
+            ("timer_ref2", { loop, hit in let h = try UVTimer(loop: loop); try h.start(timeout: 42, repeat: 42) { _ in hit() }; return h }),
         ]
         for (name, make) in makers {
             try withLoop(backend) { loop in
@@ -62,7 +62,7 @@ struct HandleTests {
     @Test("ref: an inactive handle keeps nothing alive; ref/unref are idempotent", arguments: backends)
     func refIdempotent(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             try timer.ref()
             try timer.ref()
             #expect(try loop.run() == false)

@@ -9,11 +9,11 @@ import Glibc
 /// one process over a socket pair).
 @Suite("IPC")
 struct IPCTests {
-    func ipcPair(_ loop: Loop) throws -> (Pipe, Pipe) {
+    func ipcPair(_ loop: Loop) throws -> (UVPipe, UVPipe) {
         var fds: [Int32] = [-1, -1]
         try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
-        let a = try Pipe(loop: loop, ipc: true)
-        let b = try Pipe(loop: loop, ipc: true)
+        let a = try UVPipe(loop: loop, ipc: true)
+        let b = try UVPipe(loop: loop, ipc: true)
         try a.open(fds[0])
         try b.open(fds[1])
         return (a, b)
@@ -94,7 +94,7 @@ struct IPCTests {
         try withLoop(backend) { loop in
             var fds: [Int32] = [-1, -1]
             #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
-            let plain = try Pipe(loop: loop)
+            let plain = try UVPipe(loop: loop)
             try plain.open(fds[0])
             close(fds[1])
             let tcp = try TCP(loop: loop, family: .ipv4)

@@ -23,7 +23,7 @@ struct LoopTests {
     @Test("run_nowait", arguments: backends)
     func runNoWait(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             var fired = 0
             try timer.start(timeout: 100, repeat: 100) { _ in fired += 1 }
             let alive = try loop.run(.noWait)
@@ -36,7 +36,7 @@ struct LoopTests {
     func loopAlive(backend: Backend) throws {
         try withLoop(backend) { loop in
             #expect(!loop.isAlive)
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             var fired = 0
             try timer.start(timeout: 100, repeat: 0) { _ in fired += 1 }
             #expect(loop.isAlive)
@@ -59,7 +59,7 @@ struct LoopTests {
     func loopStop(backend: Backend) throws {
         try withLoop(backend) { loop in
             let prepare = try Prepare(loop: loop)
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             var prepareCalls = 0
             var timerCalls = 0
             try prepare.start { p in
@@ -84,7 +84,7 @@ struct LoopTests {
     @Test("loop_stop before run: zero iterations", arguments: backends)
     func loopStopBeforeRun(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             var fired = 0
             try timer.start(timeout: 0, repeat: 0) { _ in fired += 1 }
             loop.stop()
@@ -98,7 +98,7 @@ struct LoopTests {
     @Test("loop_close", arguments: backends)
     func loopClose(backend: Backend) throws {
         let loop = try Loop(backend: backend)
-        let timer = try Timer(loop: loop)
+        let timer = try UVTimer(loop: loop)
         try timer.start(timeout: 100, repeat: 100) { _ in }
         #expect(throws: UVError.busy) { try loop.close() }
         try timer.close()
@@ -118,7 +118,7 @@ struct LoopTests {
             try primer.stop()
             #expect(!loop.isAlive)
 
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             #expect(!loop.isAlive)
             #expect(loop.backendTimeout == 0)
             try timer.start(timeout: 1000, repeat: 0) { _ in }
@@ -147,7 +147,7 @@ struct LoopTests {
     @Test("active", arguments: backends)
     func active(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             #expect(!timer.isActive && !timer.isClosing)
             try timer.start(timeout: 1000, repeat: 0) { _ in }
             #expect(timer.isActive && !timer.isClosing)
@@ -167,7 +167,7 @@ struct LoopTests {
     @Test("walk_handles", arguments: backends)
     func walkHandles(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             var seen: [[Handle]] = []
             try timer.start(timeout: 1, repeat: 1) { t in
                 seen.append(loop.handles)
@@ -187,7 +187,7 @@ struct LoopTests {
             var inCall = false
             var timerCalls = 0
             var closeCalls = 0
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             inCall = true
             try timer.start(timeout: 0, repeat: 0) { t in
                 #expect(!inCall)
@@ -210,7 +210,7 @@ struct LoopTests {
     func phaseOrder(backend: Backend) throws {
         try withLoop(backend) { loop in
             var trace: [String] = []
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             let idle = try Idle(loop: loop)
             let prepare = try Prepare(loop: loop)
             let check = try Check(loop: loop)
@@ -257,7 +257,7 @@ struct LoopTests {
         try withLoop(backend) { loop in
             var trace: [Int] = []
             for i in 0..<4 {
-                try Timer(loop: loop).close { _ in trace.append(i) }
+                try UVTimer(loop: loop).close { _ in trace.append(i) }
             }
             try loop.run()
             #expect(trace == [3, 2, 1, 0])
@@ -267,7 +267,7 @@ struct LoopTests {
     @Test("idle time metric", arguments: backends)
     func idleTimeMetric(backend: Backend) throws {
         let loop = try Loop(backend: backend, options: .measureIdleTime)
-        let timer = try Timer(loop: loop)
+        let timer = try UVTimer(loop: loop)
         try timer.start(timeout: 100, repeat: 0) { _ in }
         try loop.run()
         // Nearly all of the 100 ms was spent waiting in the poll.
@@ -276,7 +276,7 @@ struct LoopTests {
         try assertClosesClean(loop)
 
         let plain = try Loop(backend: backend)
-        let t2 = try Timer(loop: plain)
+        let t2 = try UVTimer(loop: plain)
         try t2.start(timeout: 20, repeat: 0) { _ in }
         try plain.run()
         #expect(plain.idleTime == 0)
@@ -301,11 +301,11 @@ struct LoopTests {
             try primer.stop()
             #expect(loop.backendTimeout == -1)
             // A timer due in 200 ms bounds the wait.
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             try timer.start(timeout: 200, repeat: 0) { _ in }
             #expect(loop.backendTimeout == 200)
             // A handle closing: do not block.
-            try Timer(loop: loop).close()
+            try UVTimer(loop: loop).close()
             #expect(loop.backendTimeout == 0)
             try loop.run(.noWait)
             #expect(loop.backendTimeout > 0 && loop.backendTimeout <= 200)
@@ -333,9 +333,9 @@ struct LoopTests {
     @Test("ONCE with nothing to do but a far timer blocks once, then returns alive", arguments: backends)
     func onceBlocksForTimer(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let far = try Timer(loop: loop)
+            let far = try UVTimer(loop: loop)
             try far.start(timeout: 60_000, repeat: 0) { _ in }
-            let near = try Timer(loop: loop)
+            let near = try UVTimer(loop: loop)
             var nearCalls = 0
             try near.start(timeout: 20, repeat: 0) { _ in nearCalls += 1 }
             let start = loop.now
@@ -349,13 +349,13 @@ struct LoopTests {
     func stopFinishesIteration(backend: Backend) throws {
         try withLoop(backend) { loop in
             var trace: [String] = []
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             let check = try Check(loop: loop)
             try check.start { _ in trace.append("check") }
             try timer.start(timeout: 0, repeat: 1000) { t in
                 trace.append("timer")
                 loop.stop()
-                try? Timer(loop: loop).close { _ in trace.append("close") }
+                try? UVTimer(loop: loop).close { _ in trace.append("close") }
             }
             #expect(try loop.run() == true)
             #expect(trace == ["timer", "check", "close"])

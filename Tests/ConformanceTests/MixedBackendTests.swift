@@ -34,7 +34,7 @@ extension SignalTests {
         let loop = try Loop(backend: backend)
         var tally = Tally()
         let watcher = try Signal(loop: loop)
-        let watchdog = try Timer(loop: loop)
+        let watchdog = try UVTimer(loop: loop)
         func next() {
             guard tally.exits < count, !tally.timedOut else {
                 try? watchdog.close()
@@ -45,7 +45,7 @@ extension SignalTests {
                 // Only there to make each side install and remove its handler;
                 // how many SIGCHLDs it sees is not defined (they merge).
                 try watcher.start(signum: SIGCHLD) { _, _ in }
-                _ = try Process.spawn(loop: loop, ProcessOptions(file: "/bin/true")) { p, status, _ in
+                _ = try UVProcess.spawn(loop: loop, ProcessOptions(file: "/bin/true")) { p, status, _ in
                     if status == 0 { tally.exits += 1 }
                     try? p.close()
                     try? watcher.stop()
@@ -60,7 +60,7 @@ extension SignalTests {
         try watchdog.start(timeout: limit) { _ in
             tally.timedOut = true
             loop.walk { h in
-                if let p = h as? SwiftUV.Process { try? p.kill(SIGKILL) }
+                if let p = h as? UVProcess { try? p.kill(SIGKILL) }
                 try? h.close()
             }
         }
@@ -91,8 +91,8 @@ extension SignalTests {
         let loop = try Loop(backend: backend)
         var timedOut = false
         let watcher = try Signal(loop: loop)
-        let raiser = try Timer(loop: loop)
-        let watchdog = try Timer(loop: loop)
+        let raiser = try UVTimer(loop: loop)
+        let watchdog = try UVTimer(loop: loop)
         func onSignal(_ s: Signal, _ signum: Int32) {
             seen.count.add(1, ordering: .relaxed)
             try? s.stop()

@@ -19,10 +19,10 @@ struct PipeTests {
     func bindAddrInUse(backend: Backend) throws {
         try withLoop(backend) { loop in
             let path = socketPath("inuse-\(backend)")
-            let first = try Pipe(loop: loop)
+            let first = try UVPipe(loop: loop)
             try first.bind(path)
             try first.listen { _ in }
-            let second = try Pipe(loop: loop)
+            let second = try UVPipe(loop: loop)
             #expect(throws: UVError.addressInUse) { try second.bind(path) }
         }
     }
@@ -30,7 +30,7 @@ struct PipeTests {
     @Test("pipe_bind_error_addrnotavail: a missing directory gives EACCES", arguments: backends)
     func bindMissingDirectory(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let pipe = try Pipe(loop: loop)
+            let pipe = try UVPipe(loop: loop)
             #expect(throws: UVError.permissionDenied) { try pipe.bind("/nonexistent-dir-\(getpid())/sock") }
         }
     }
@@ -38,7 +38,7 @@ struct PipeTests {
     @Test("pipe_bind_error_inval: binding twice", arguments: backends)
     func bindTwice(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let pipe = try Pipe(loop: loop)
+            let pipe = try UVPipe(loop: loop)
             try pipe.bind(socketPath("twice-\(backend)"))
             #expect(throws: UVError.invalidArgument) { try pipe.bind(socketPath("twice2-\(backend)")) }
         }
@@ -47,7 +47,7 @@ struct PipeTests {
     @Test("pipe_listen_without_bind: EINVAL", arguments: backends)
     func listenWithoutBind(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let pipe = try Pipe(loop: loop)
+            let pipe = try UVPipe(loop: loop)
             #expect(throws: UVError.invalidArgument) { try pipe.listen { _ in } }
         }
     }
@@ -55,7 +55,7 @@ struct PipeTests {
     @Test("pipe_connect_bad_name: ENOENT in the callback, never synchronous", arguments: backends)
     func connectBadName(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let pipe = try Pipe(loop: loop)
+            let pipe = try UVPipe(loop: loop)
             var status: UVError?
             var calls = 0
             try pipe.connect(to: "/tmp/does-not-exist-\(getpid()).sock") { error in
@@ -77,7 +77,7 @@ struct PipeTests {
             let fd = open(file, O_CREAT | O_WRONLY, 0o600)
             close(fd)
             defer { unlink(file) }
-            let pipe = try Pipe(loop: loop)
+            let pipe = try UVPipe(loop: loop)
             var status: UVError?
             try pipe.connect(to: file) { error in
                 status = error
@@ -92,7 +92,7 @@ struct PipeTests {
     func getsockname(backend: Backend) throws {
         try withLoop(backend) { loop in
             let path = socketPath("name-\(backend)")
-            let server = try Pipe(loop: loop)
+            let server = try UVPipe(loop: loop)
             #expect(throws: UVError.badFileDescriptor) { try server.localName() }
             #expect(throws: UVError.badFileDescriptor) { try server.peerName() }
             try server.bind(path)
@@ -100,12 +100,12 @@ struct PipeTests {
             #expect(throws: UVError.notConnected) { try server.peerName() }
             var peerOfClient: String?
             try server.listen { _ in
-                let peer = try! Pipe(loop: loop)
+                let peer = try! UVPipe(loop: loop)
                 try? server.accept(peer)
                 try? peer.close()
                 try? server.close()
             }
-            let client = try Pipe(loop: loop)
+            let client = try UVPipe(loop: loop)
             try client.connect(to: path) { _ in
                 peerOfClient = try? client.peerName()
                 try? client.close()
@@ -121,10 +121,10 @@ struct PipeTests {
     func pingPong(backend: Backend) throws {
         try withLoop(backend) { loop in
             let path = socketPath("pp-\(backend)")
-            let server = try Pipe(loop: loop)
+            let server = try UVPipe(loop: loop)
             try server.bind(path)
             try server.listen { _ in
-                let peer = try! Pipe(loop: loop)
+                let peer = try! UVPipe(loop: loop)
                 try? server.accept(peer)
                 try? peer.readStart { result in
                     switch result {
@@ -133,7 +133,7 @@ struct PipeTests {
                     }
                 }
             }
-            let client = try Pipe(loop: loop)
+            let client = try UVPipe(loop: loop)
             var pongs = 0
             var pending: [UInt8] = []
             try client.connect(to: path) { error in
@@ -159,12 +159,12 @@ struct PipeTests {
         try withLoop(backend) { loop in
             var fds: [Int32] = [-1, -1]
             #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
-            let a = try Pipe(loop: loop)
-            let b = try Pipe(loop: loop)
+            let a = try UVPipe(loop: loop)
+            let b = try UVPipe(loop: loop)
             try a.open(fds[0])
             try b.open(fds[1])
             // Not polled yet: libuv does not see the descriptor as taken.
-            let spare = try Pipe(loop: loop)
+            let spare = try UVPipe(loop: loop)
             var rounds = 0
             try b.readStart(bytes: { result in
                 if case .success(let bytes) = result { try? b.write(bytes) }
@@ -188,8 +188,8 @@ struct PipeTests {
         try withLoop(backend) { loop in
             var fds: [Int32] = [-1, -1]
             #expect(pipe(&fds) == 0)
-            let reader = try Pipe(loop: loop)
-            let writer = try Pipe(loop: loop)
+            let reader = try UVPipe(loop: loop)
+            let writer = try UVPipe(loop: loop)
             try reader.open(fds[0])
             try writer.open(fds[1])
             #expect(reader.isReadable && !reader.isWritable)

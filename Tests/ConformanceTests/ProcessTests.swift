@@ -13,7 +13,7 @@ extension SignalTests {
     func spawnFails(backend: Backend) throws {
         try withLoop(backend) { loop in
             #expect(throws: UVError.noSuchFileOrDirectory) {
-                try Process.spawn(loop: loop, ProcessOptions(file: "/nonexistent/program-\(getpid())"))
+                try UVProcess.spawn(loop: loop, ProcessOptions(file: "/nonexistent/program-\(getpid())"))
             }
             // The handle made for it was closed for us; the loop cleans up.
             try loop.run()
@@ -25,7 +25,7 @@ extension SignalTests {
         try withLoop(backend) { loop in
             var exits: [(Int64, Int32)] = []
             for script in ["exit 1", "exit 3"] {
-                _ = try Process.spawn(loop: loop, ProcessOptions(file: "sh", arguments: ["sh", "-c", script])) { p, status, signal in
+                _ = try UVProcess.spawn(loop: loop, ProcessOptions(file: "sh", arguments: ["sh", "-c", script])) { p, status, signal in
                     exits.append((status, signal))
                     try? p.close()
                 }
@@ -39,10 +39,10 @@ extension SignalTests {
     @Test("spawn_stdout: a child's output arrives over a pipe", arguments: backends)
     func stdout(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let out = try Pipe(loop: loop)
+            let out = try UVPipe(loop: loop)
             var output: [UInt8] = []
             var exit: (Int64, Int32)?
-            let child = try Process.spawn(loop: loop, ProcessOptions(
+            let child = try UVProcess.spawn(loop: loop, ProcessOptions(
                 file: "/bin/echo", arguments: ["echo", "hello world"],
                 stdio: [.ignore, .pipe(out, childReads: false, childWrites: true), .inherit(2)])) { p, status, signal in
                 exit = (status, signal)
@@ -64,10 +64,10 @@ extension SignalTests {
     @Test("spawn_stdin: cat echoes its stdin back", arguments: backends)
     func stdin(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let input = try Pipe(loop: loop)
-            let output = try Pipe(loop: loop)
+            let input = try UVPipe(loop: loop)
+            let output = try UVPipe(loop: loop)
             var echoed: [UInt8] = []
-            _ = try Process.spawn(loop: loop, ProcessOptions(
+            _ = try UVProcess.spawn(loop: loop, ProcessOptions(
                 file: "/bin/cat", stdio: [.pipe(input, childReads: true, childWrites: false),
                                           .pipe(output, childReads: false, childWrites: true)])) { p, _, _ in try? p.close() }
             try output.readStart(bytes: { result in
@@ -86,28 +86,28 @@ extension SignalTests {
     func spawnAndKill(backend: Backend) throws {
         try withLoop(backend) { loop in
             var exit: (Int64, Int32)?
-            let child = try Process.spawn(loop: loop, ProcessOptions(file: "sleep", arguments: ["sleep", "100"])) { p, status, signal in
+            let child = try UVProcess.spawn(loop: loop, ProcessOptions(file: "sleep", arguments: ["sleep", "100"])) { p, status, signal in
                 exit = (status, signal)
                 try? p.close()
             }
             let pid = child.pid
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             try timer.start(timeout: 50, repeat: 0) { t in
                 try? child.kill(SIGTERM)
                 try? t.close()
             }
             try loop.run()
             #expect(exit?.0 == 0 && exit?.1 == SIGTERM)
-            #expect(throws: UVError.noSuchProcess) { try Process.kill(pid: pid, signal: 0) }
+            #expect(throws: UVError.noSuchProcess) { try UVProcess.kill(pid: pid, signal: 0) }
         }
     }
 
     @Test("spawn with environment and working folder", arguments: backends)
     func environmentAndCwd(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let out = try Pipe(loop: loop)
+            let out = try UVPipe(loop: loop)
             var output: [UInt8] = []
-            _ = try Process.spawn(loop: loop, ProcessOptions(
+            _ = try UVProcess.spawn(loop: loop, ProcessOptions(
                 file: "/bin/sh", arguments: ["sh", "-c", "echo $SWIFTUV_GREETING; pwd"],
                 environment: ["SWIFTUV_GREETING=hi", "PATH=/usr/bin:/bin"], workingDirectory: "/tmp",
                 stdio: [.ignore, .pipe(out, childReads: false, childWrites: true)])) { p, _, _ in try? p.close() }
@@ -143,10 +143,10 @@ extension SignalTests {
           arguments: backends, [[1, 2], [2]])
     func exitsClosedInTheSamePass(backend: Backend, closedByFirst: [Int]) throws {
         try withLoop(backend) { loop in
-            var processes: [Process] = []
+            var processes: [UVProcess] = []
             var reported: [Int] = []
             for index in 0..<3 {
-                let process = try Process.spawn(loop: loop, ProcessOptions(file: "/bin/true")) { process, _, _ in
+                let process = try UVProcess.spawn(loop: loop, ProcessOptions(file: "/bin/true")) { process, _, _ in
                     reported.append(index)
                     if index == 0 {
                         for other in closedByFirst { try? processes[other].close() }
@@ -219,7 +219,7 @@ extension SignalTests {
                     try? s.close()
                 }
             }
-            let child = try Process.spawn(loop: loop, ProcessOptions(file: "sleep", arguments: ["sleep", "100"])) { p, status, signal in
+            let child = try UVProcess.spawn(loop: loop, ProcessOptions(file: "sleep", arguments: ["sleep", "100"])) { p, status, signal in
                 trace.append("exit \(status) \(signal)")
                 try? p.close()
             }
@@ -232,7 +232,7 @@ extension SignalTests {
                 }
             }
             if around == .bothFromTimer {
-                let timer = try Timer(loop: loop)
+                let timer = try UVTimer(loop: loop)
                 try timer.start(timeout: 0, repeat: 0) { t in
                     trace.append("timer")
                     act()
@@ -260,11 +260,11 @@ extension SignalTests {
     func backendTimeoutAfterSpawn(backend: Backend) throws {
         try withLoop(backend) { loop in
             var exits = 0
-            let onExit: (Process, Int64, Int32) -> Void = { p, _, _ in
+            let onExit: (UVProcess, Int64, Int32) -> Void = { p, _, _ in
                 exits += 1
                 try? p.close()
             }
-            let first = try Process.spawn(loop: loop, ProcessOptions(file: "sleep", arguments: ["sleep", "100"]), onExit: onExit)
+            let first = try UVProcess.spawn(loop: loop, ProcessOptions(file: "sleep", arguments: ["sleep", "100"]), onExit: onExit)
             #expect(loop.backendTimeout == 0)
             #expect(try loop.run(.noWait) == true)
             #expect(loop.backendTimeout == -1)
@@ -277,7 +277,7 @@ extension SignalTests {
 
             // The loop has polled: the signal pipe is in epoll.
             #expect(loop.backendTimeout == 0)
-            let second = try Process.spawn(loop: loop, ProcessOptions(file: "sleep", arguments: ["sleep", "100"]), onExit: onExit)
+            let second = try UVProcess.spawn(loop: loop, ProcessOptions(file: "sleep", arguments: ["sleep", "100"]), onExit: onExit)
             #expect(loop.backendTimeout == -1)
             Self.takingSignals([SIGCHLD]) {
                 try? second.kill(SIGKILL)

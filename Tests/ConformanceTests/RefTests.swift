@@ -46,7 +46,7 @@ extension SignalTests {
     func processRef(backend: Backend) throws {
         try withLoop(backend) { loop in
             var exits = 0
-            let child = try Process.spawn(loop: loop, ProcessOptions(file: "sleep", arguments: ["sleep", "100"])) { p, _, _ in
+            let child = try UVProcess.spawn(loop: loop, ProcessOptions(file: "sleep", arguments: ["sleep", "100"])) { p, _, _ in
                 exits += 1
                 try? p.close()
             }

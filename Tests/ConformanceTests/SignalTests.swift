@@ -9,7 +9,7 @@ struct SignalTests {
     static let nsignals = 10
 
     /// A timer that sends `signum` to the process every 5 ms, `nsignals`
-    /// times, then closes. (Process-directed, not `raise`: the test threads
+    /// times, then closes. (UVProcess-directed, not `raise`: the test threads
     /// are Dispatch workers, which block signals.) A signal sent while the
     /// last one is still pending merges with it, which happens when the one
     /// thread that takes signals is kept off a busy machine's cores for 5 ms;
@@ -18,7 +18,7 @@ struct SignalTests {
     @discardableResult
     func raiser(_ loop: Loop, _ signum: Int32, pacedBy counters: [Counter] = []) throws -> Counter {
         let calls = Counter()
-        let timer = try Timer(loop: loop)
+        let timer = try UVTimer(loop: loop)
         try timer.start(timeout: 5, repeat: 5) { t in
             if counters.contains(where: { $0.value < calls.value }) { return }
             kill(getpid(), signum)

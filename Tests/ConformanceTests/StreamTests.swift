@@ -39,7 +39,7 @@ struct StreamTests {
                         if error == nil { ok += 1 } else if error == .cancelled { cancelled += 1 }
                     }
                 }
-                let timer = try! Timer(loop: loop)
+                let timer = try! UVTimer(loop: loop)
                 try? timer.start(timeout: 1000, repeat: 0) { t in
                     try? client.close()
                     try? peer?.close()
@@ -107,7 +107,7 @@ struct StreamTests {
             let check = try Check(loop: loop)
             try check.start { _ in ticks += 1 }
             try client.connect(to: server.localAddress()) { _ in
-                let timer = try! Timer(loop: loop)
+                let timer = try! UVTimer(loop: loop)
                 try? timer.start(timeout: 1000, repeat: 0) { t in
                     for h: Handle in [client, server, check, t] { try? h.close() }
                     try? peer?.close()
@@ -150,15 +150,15 @@ struct StreamTests {
     func pipeRef34(backend: Backend) throws {
         try withLoop(backend) { loop in
             let path = socketPath("ref-\(backend)")
-            let server = try Pipe(loop: loop)
+            let server = try UVPipe(loop: loop)
             try server.bind(path)
             try server.listen { _ in
-                let peer = try! Pipe(loop: loop)
+                let peer = try! UVPipe(loop: loop)
                 try? server.accept(peer)
                 try? peer.close()
             }
             try server.unref()
-            let client = try Pipe(loop: loop)
+            let client = try UVPipe(loop: loop)
             var trace: [String] = []
             try client.connect(to: path) { error in
                 trace.append("connect \(error?.name ?? "ok")")
@@ -242,7 +242,7 @@ struct StreamTests {
             var queueAfterWrites = 0
             var peakQueue = 0
             var reading = false
-            func readOnce(_ p: TCP, _ timer: Timer) {
+            func readOnce(_ p: TCP, _ timer: UVTimer) {
                 reading = true
                 try? p.readStart { result in
                     guard case .success(let b) = result, !b.isEmpty else { return }
@@ -261,7 +261,7 @@ struct StreamTests {
                 }
                 queueAfterWrites = client.writeQueueSize
                 // The reader takes at most one read (64 KiB) per millisecond.
-                let timer = try! Timer(loop: loop)
+                let timer = try! UVTimer(loop: loop)
                 try? timer.start(timeout: 1, repeat: 1) { t in
                     peakQueue = max(peakQueue, client.writeQueueSize)
                     if let p = peer, !reading, !p.isClosing { readOnce(p, t) }
@@ -310,7 +310,7 @@ struct StreamTests {
             try tcp.bind("127.0.0.1:0")
             try tcp.listen { _ in }
             try tcp.unref()
-            let pipe = try Pipe(loop: loop)
+            let pipe = try UVPipe(loop: loop)
             try pipe.bind(socketPath("unref-\(backend)"))
             try pipe.listen { _ in }
             try pipe.unref()
@@ -332,7 +332,7 @@ struct StreamTests {
         try withLoop(backend) { loop in
             let pair = try System.socketPair()
             close(pair.1)
-            let pipe = try Pipe(loop: loop)
+            let pipe = try UVPipe(loop: loop)
             try pipe.open(pair.0)
             #expect(throws: UVError.brokenPipe) { try pipe.tryWrite([UInt8]()) }
             var status: UVError?? = .none

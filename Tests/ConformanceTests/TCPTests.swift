@@ -303,7 +303,7 @@ struct TCPTests {
                 try client.connect(to: echo.address) { _ in }
                 _ = try client.tryWrite([1, 2, 3])  // still connecting
             }
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             try timer.start(timeout: 20, repeat: 0) { _ in
                 let chunk = [UInt8](repeating: 7, count: 1024)
                 for _ in 0..<64 {
@@ -384,7 +384,7 @@ struct TCPTests {
             try server.bind("127.0.0.1:0")
             var acceptedLate = false
             try server.listen { _ in
-                let timer = try! Timer(loop: loop)
+                let timer = try! UVTimer(loop: loop)
                 try? timer.start(timeout: 100, repeat: 0) { t in
                     let peer = try! TCP(loop: loop)
                     try? server.accept(peer)
@@ -443,7 +443,7 @@ struct TCPTests {
                     try? client.write(chunk) { _ in callbacks += 1 }
                 }
                 maxQueued = client.writeQueueSize
-                let timer = try! Timer(loop: loop)
+                let timer = try! UVTimer(loop: loop)
                 try? timer.start(timeout: 50, repeat: 0) { t in
                     maxQueued = max(maxQueued, client.writeQueueSize)
                     try? client.close()

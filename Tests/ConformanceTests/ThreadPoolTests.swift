@@ -114,7 +114,7 @@ struct ThreadPoolTests {
     @Test("closing the loop from a callback while it runs is refused", arguments: backends)
     func closeWhileRunning(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             var refused: UVError?
             try timer.start(timeout: 0, repeat: 0) { t in
                 try? t.close { _ in

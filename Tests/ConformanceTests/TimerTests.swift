@@ -11,7 +11,7 @@ struct TimerTests {
             var onceCalls = 0
             var onceCloses = 0
             for i in 0..<10 {
-                let once = try Timer(loop: loop)
+                let once = try UVTimer(loop: loop)
                 try once.start(timeout: UInt64(i) * 50, repeat: 0) { t in
                     #expect(!t.isActive)
                     onceCalls += 1
@@ -20,14 +20,14 @@ struct TimerTests {
             }
             var repeatCalls = 0
             var repeatCloses = 0
-            let repeating = try Timer(loop: loop)
+            let repeating = try UVTimer(loop: loop)
             try repeating.start(timeout: 100, repeat: 100) { t in
                 #expect(t.isActive)
                 repeatCalls += 1
                 if repeatCalls == 5 { try? t.close { _ in repeatCloses += 1 } }
             }
             var neverCalls = 0
-            let never = try Timer(loop: loop)
+            let never = try UVTimer(loop: loop)
             try never.start(timeout: 100, repeat: 100) { _ in neverCalls += 1 }
             try never.stop()
             try never.unref()
@@ -45,7 +45,7 @@ struct TimerTests {
     @Test("timer_start_twice", arguments: backends)
     func startTwice(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             var calls = 0
             try timer.start(timeout: 86_400_000, repeat: 0) { _ in Issue.record("the first schedule fired") }
             try timer.start(timeout: 10, repeat: 0) { _ in calls += 1 }
@@ -57,8 +57,8 @@ struct TimerTests {
     @Test("timer_order", arguments: backends)
     func order(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let a = try Timer(loop: loop)
-            let b = try Timer(loop: loop)
+            let a = try UVTimer(loop: loop)
+            let b = try UVTimer(loop: loop)
             var trace: [String] = []
             try a.start(timeout: 0, repeat: 0) { _ in trace.append("a") }
             try b.start(timeout: 0, repeat: 0) { _ in trace.append("b") }
@@ -76,10 +76,10 @@ struct TimerTests {
     @Test("timer_huge_timeout", arguments: backends)
     func hugeTimeout(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let tiny = try Timer(loop: loop)
-            let huge1 = try Timer(loop: loop)
-            let huge2 = try Timer(loop: loop)
-            let closeAll: (Timer) -> Void = { _ in
+            let tiny = try UVTimer(loop: loop)
+            let huge1 = try UVTimer(loop: loop)
+            let huge2 = try UVTimer(loop: loop)
+            let closeAll: (UVTimer) -> Void = { _ in
                 for t in [tiny, huge1, huge2] { try? t.close() }
             }
             try tiny.start(timeout: 1, repeat: 0, closeAll)
@@ -95,10 +95,10 @@ struct TimerTests {
     @Test("timer_huge_repeat", arguments: backends)
     func hugeRepeat(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let tiny = try Timer(loop: loop)
-            let huge = try Timer(loop: loop)
-            var calls: [Timer] = []
-            let cb: (Timer) -> Void = { t in
+            let tiny = try UVTimer(loop: loop)
+            let huge = try UVTimer(loop: loop)
+            var calls: [UVTimer] = []
+            let cb: (UVTimer) -> Void = { t in
                 calls.append(t)
                 if calls.count == 10 {
                     try? tiny.close()
@@ -117,7 +117,7 @@ struct TimerTests {
     @Test("timer_null_callback", arguments: backends)
     func nullCallback(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             #expect(throws: UVError.invalidArgument) { try timer.start(timeout: 100, repeat: 100, nil) }
             #expect(!timer.isActive)
         }
@@ -126,7 +126,7 @@ struct TimerTests {
     @Test("timer_is_closing", arguments: backends)
     func isClosing(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             try timer.close()
             #expect(throws: UVError.invalidArgument) { try timer.start(timeout: 100, repeat: 100) { _ in } }
         }
@@ -136,7 +136,7 @@ struct TimerTests {
     func earlyCheck(backend: Backend) throws {
         try withLoop(backend) { loop in
             let timeoutMs: UInt64 = 10
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             let startedAt = loop.now
             var fired = false
             try timer.start(timeout: timeoutMs, repeat: 0) { _ in
@@ -151,7 +151,7 @@ struct TimerTests {
     @Test("timer_init", arguments: backends)
     func initialState(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             #expect(timer.repeatInterval == 0)
             #expect(timer.dueIn == 0)
             #expect(!timer.isActive)
@@ -162,13 +162,13 @@ struct TimerTests {
     @Test("timer_again", arguments: backends)
     func again(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let dummy = try Timer(loop: loop)
+            let dummy = try UVTimer(loop: loop)
             // Never started: EINVAL.
             #expect(throws: UVError.invalidArgument) { try dummy.again() }
             try dummy.unref()
 
-            let repeat1 = try Timer(loop: loop)
-            let repeat2 = try Timer(loop: loop)
+            let repeat1 = try UVTimer(loop: loop)
+            let repeat2 = try UVTimer(loop: loop)
             var calls1 = 0
             var calls2 = 0
             try repeat1.start(timeout: 50, repeat: 0) { t in
@@ -191,7 +191,7 @@ struct TimerTests {
     @Test("again with repeat 0 does not stop the timer", arguments: backends)
     func againRepeatZero(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             var calls = 0
             try timer.start(timeout: 10, repeat: 0) { _ in calls += 1 }
             try timer.again()
@@ -204,7 +204,7 @@ struct TimerTests {
     @Test("timer_run_once", arguments: backends)
     func runOnce(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             var calls = 0
             try timer.start(timeout: 0, repeat: 0) { _ in calls += 1 }
             try loop.run(.once)
@@ -220,8 +220,8 @@ struct TimerTests {
     @Test("timer_zero_timeout runs in the same pass (libuv 1.44)", arguments: backends)
     func zeroTimeoutSamePass(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let first = try Timer(loop: loop)
-            let second = try Timer(loop: loop)
+            let first = try UVTimer(loop: loop)
+            let second = try UVTimer(loop: loop)
             let check = try Check(loop: loop)
             var trace: [String] = []
             try check.start { c in trace.append("check"); try? c.stop() }
@@ -237,7 +237,7 @@ struct TimerTests {
     @Test("repeat is scheduled from the loop time, lateness not caught up", arguments: backends)
     func repeatFromLoopTime(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             var due: [UInt64] = []
             try timer.start(timeout: 10, repeat: 10) { t in
                 due.append(t.dueIn)
@@ -252,7 +252,7 @@ struct TimerTests {
     @Test("ONCE fires a due repeating timer in its closing timer pass", arguments: backends)
     func onceForwardProgress(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             var calls = 0
             try timer.start(timeout: 30, repeat: 30) { _ in calls += 1 }
             // The first ONCE blocks in poll until the timer is due, then the
@@ -267,9 +267,9 @@ struct TimerTests {
         try withLoop(backend) { loop in
             let prepare = try Prepare(loop: loop)
             let check = try Check(loop: loop)
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             var prepareCalls = 0, checkCalls = 0, timerCalls = 0
-            let timerCallback: (Timer) -> Void = { t in
+            let timerCallback: (UVTimer) -> Void = { t in
                 try? t.stop()
                 #expect(prepareCalls == 1 && checkCalls == 1 && timerCalls == 0)
                 timerCalls += 1
@@ -297,10 +297,10 @@ struct TimerTests {
     @Test("timer_ref: an unref'd timer, started or not, keeps nothing alive", arguments: backends)
     func timerRef(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let idle = try Timer(loop: loop)
+            let idle = try UVTimer(loop: loop)
             try idle.unref()
             #expect(try loop.run() == false)
-            let started = try Timer(loop: loop)
+            let started = try UVTimer(loop: loop)
             var calls = 0
             try started.start(timeout: 10, repeat: 10) { _ in calls += 1 }
             try started.unref()
@@ -312,7 +312,7 @@ struct TimerTests {
     @Test("setRepeat inside the callback applies from the next reschedule", arguments: backends)
     func setRepeatInCallback(backend: Backend) throws {
         try withLoop(backend) { loop in
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             var dues: [UInt64] = []
             try timer.start(timeout: 5, repeat: 5) { t in
                 // Already rescheduled with the old repeat before this call.

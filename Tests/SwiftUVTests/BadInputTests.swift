@@ -66,8 +66,8 @@ struct BadInputTests {
             refuses(.notSocket, "TCP.open(\(name))") { try tcp.open(socket: fd) }
             let udp = try UDP(loop: loop)
             refuses(.notSocket, "UDP.open(\(name))") { try udp.open(socket: fd) }
-            let pipe = try Pipe(loop: loop)
-            refuses(.notPermitted, "Pipe.open(\(name))") { try pipe.open(fd) }
+            let pipe = try UVPipe(loop: loop)
+            refuses(.notPermitted, "UVPipe.open(\(name))") { try pipe.open(fd) }
             // Refused at open, so reading never reaches the poll (libuv
             // aborted inside uv_run there).
             refuses(.notConnected, "readStart after a refused open") { try pipe.readStart({ _ in }) }
@@ -158,7 +158,7 @@ struct BadInputTests {
     func closedLoop(backend: Backend) throws {
         let loop = try Loop(backend: backend)
         try loop.close()
-        refuses(.invalidArgument, "Timer") { _ = try Timer(loop: loop) }
+        refuses(.invalidArgument, "UVTimer") { _ = try UVTimer(loop: loop) }
         refuses(.invalidArgument, "TCP") { _ = try TCP(loop: loop) }
         refuses(.invalidArgument, "Async") { _ = try Async(loop: loop) { _ in } }
         refuses(.invalidArgument, "fs.stat") { _ = try loop.fs.stat("/") }
@@ -273,9 +273,9 @@ struct BadInputTests {
         refuses(.invalidArgument, "fs.stat asynchronously") { try loop.fs.stat(scratch.file + "\0junk") { _ in } }
         #expect(access(scratch.file, F_OK) == 0, "the file before the NUL is untouched")
 
-        let pipe = try Pipe(loop: loop)
-        refuses(.invalidArgument, "Pipe.bind") { try pipe.bind(scratch.path + "/sock\0junk") }
-        refuses(.invalidArgument, "Pipe.connect") { try pipe.connect(to: scratch.path + "/sock\0junk") { _ in } }
+        let pipe = try UVPipe(loop: loop)
+        refuses(.invalidArgument, "UVPipe.bind") { try pipe.bind(scratch.path + "/sock\0junk") }
+        refuses(.invalidArgument, "UVPipe.connect") { try pipe.connect(to: scratch.path + "/sock\0junk") { _ in } }
         #expect(access(scratch.path + "/sock", F_OK) != 0, "no socket bound at the prefix")
         try pipe.close()
 
@@ -284,7 +284,7 @@ struct BadInputTests {
                         ProcessOptions(file: "/bin/true", environment: ["A=1\0B=2"]),
                         ProcessOptions(file: "/bin/true", workingDirectory: "/\0tmp"),
                         ProcessOptions(file: "/bin/true", stdio: [.inherit(-1)])] {
-            refuses(.invalidArgument, "Process.spawn \(options.file)") { _ = try Process.spawn(loop: loop, options) }
+            refuses(.invalidArgument, "UVProcess.spawn \(options.file)") { _ = try UVProcess.spawn(loop: loop, options) }
         }
         let watcher = try FSEvent(loop: loop)
         refuses(.invalidArgument, "FSEvent.start") { try watcher.start(path: scratch.path + "\0x") { _, _, _ in } }
@@ -308,11 +308,11 @@ struct BadInputTests {
         let loop = try Loop(backend: backend)
         let long = scratch.path + "/" + String(repeating: "s", count: 150 - scratch.path.utf8.count - 1)
         #expect(long.utf8.count == 150)
-        let server = try Pipe(loop: loop)
-        refuses(.nameTooLong, "Pipe.bind (150 bytes)") { try server.bind(long) }
-        refuses(.invalidArgument, "Pipe.bind(\"\")") { try server.bind("") }
-        let client = try Pipe(loop: loop)
-        refuses(.nameTooLong, "Pipe.connect (150 bytes)") { try client.connect(to: long) { _ in } }
+        let server = try UVPipe(loop: loop)
+        refuses(.nameTooLong, "UVPipe.bind (150 bytes)") { try server.bind(long) }
+        refuses(.invalidArgument, "UVPipe.bind(\"\")") { try server.bind("") }
+        let client = try UVPipe(loop: loop)
+        refuses(.nameTooLong, "UVPipe.connect (150 bytes)") { try client.connect(to: long) { _ in } }
         refuses(.nameTooLong, "SocketAddress(unixPath:)") { _ = try SocketAddress(unixPath: long) }
         // 107 bytes, the most sun_path holds, still works.
         let longest = scratch.path + "/" + String(repeating: "m", count: 107 - scratch.path.utf8.count - 1)
@@ -365,34 +365,34 @@ struct BadInputTests {
     func spawnStdio(backend: Backend) throws {
         let loop = try Loop(backend: backend)
         let other = try Loop(backend: backend == .libuv ? .native : .libuv)
-        let foreignPipe = try Pipe(loop: other)
+        let foreignPipe = try UVPipe(loop: other)
         let foreignTCP = try TCP(loop: other)
         try foreignTCP.bind("127.0.0.1:0")
         refuses(.invalidArgument, "a pipe of the other backend") {
-            _ = try Process.spawn(loop: loop, ProcessOptions(file: "/bin/true", stdio: [.ignore, .pipe(foreignPipe, childReads: false, childWrites: true)]))
+            _ = try UVProcess.spawn(loop: loop, ProcessOptions(file: "/bin/true", stdio: [.ignore, .pipe(foreignPipe, childReads: false, childWrites: true)]))
         }
         refuses(.invalidArgument, "a stream of the other backend") {
-            _ = try Process.spawn(loop: loop, ProcessOptions(file: "/bin/true", stdio: [.ignore, .stream(foreignTCP)]))
+            _ = try UVProcess.spawn(loop: loop, ProcessOptions(file: "/bin/true", stdio: [.ignore, .stream(foreignTCP)]))
         }
         let unbound = try TCP(loop: loop)
         refuses(.invalidArgument, "a stream with no descriptor") {
-            _ = try Process.spawn(loop: loop, ProcessOptions(file: "/bin/true", stdio: [.ignore, .stream(unbound)]))
+            _ = try UVProcess.spawn(loop: loop, ProcessOptions(file: "/bin/true", stdio: [.ignore, .stream(unbound)]))
         }
-        let pipe = try Pipe(loop: loop)
+        let pipe = try UVPipe(loop: loop)
         refuses(.busy, "a pipe listed twice") {
-            _ = try Process.spawn(loop: loop, ProcessOptions(file: "/bin/true", stdio: [.ignore, .pipe(pipe, childReads: false, childWrites: true),
+            _ = try UVProcess.spawn(loop: loop, ProcessOptions(file: "/bin/true", stdio: [.ignore, .pipe(pipe, childReads: false, childWrites: true),
                                                                                        .pipe(pipe, childReads: false, childWrites: true)]))
         }
         let pair = try System.socketPair()
-        let open = try Pipe(loop: loop)
+        let open = try UVPipe(loop: loop)
         try open.open(pair.0)
         refuses(.busy, "a pipe already open") {
-            _ = try Process.spawn(loop: loop, ProcessOptions(file: "/bin/true", stdio: [.ignore, .pipe(open, childReads: false, childWrites: true)]))
+            _ = try UVProcess.spawn(loop: loop, ProcessOptions(file: "/bin/true", stdio: [.ignore, .pipe(open, childReads: false, childWrites: true)]))
         }
         close(pair.1)
         // Fewer than three stdio entries: the missing ones are /dev/null, as in libuv.
         var status: Int64 = -1
-        let child = try Process.spawn(loop: loop, ProcessOptions(
+        let child = try UVProcess.spawn(loop: loop, ProcessOptions(
             file: "/bin/sh", arguments: ["sh", "-c", "[ \"$(readlink /proc/$$/fd/1)\" = /dev/null ] && [ \"$(readlink /proc/$$/fd/2)\" = /dev/null ]"],
             stdio: [.ignore])) { process, exit, _ in
             status = exit
@@ -412,7 +412,7 @@ struct BadInputTests {
     func sendingOtherHandles(backend: Backend) throws {
         let loop = try Loop(backend: backend)
         let pair = try System.socketPair()
-        let ipc = try Pipe(loop: loop, ipc: true)
+        let ipc = try UVPipe(loop: loop, ipc: true)
         try ipc.open(pair.0)
         let other = try System.socketPair()
         let poll = try Poll(loop: loop, fd: other.0)
@@ -515,7 +515,7 @@ struct BadInputTests {
             clients.append(fd)
         }
         fill()
-        let timer = try Timer(loop: loop)
+        let timer = try UVTimer(loop: loop)
         try timer.start(timeout: 50) { _ in if !server.isClosing { try? server.close() } }
         try loop.run()
         for fd in held { close(fd) }

@@ -15,9 +15,9 @@ struct LifetimeTests {
         let loop = try Loop(backend: backend)
         var fired = 0
         var closed = 0
-        var weak: Weak<Timer>?
+        var weak: Weak<UVTimer>?
         do {
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             weak = Weak(timer)
             try timer.start(timeout: 5, repeat: 5) { t in
                 fired += 1
@@ -39,7 +39,7 @@ struct LifetimeTests {
         var closes: [HandleType] = []
         var weaks: [Weak<Handle>] = []
         do {
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             try timer.start(timeout: 0, repeat: 0) { t in try? t.close { closes.append($0.type) } }
             let idle = try Idle(loop: loop)
             try idle.start { i in try? i.close { closes.append($0.type) } }
@@ -66,7 +66,7 @@ struct LifetimeTests {
         do {
             let token = Token()
             weakToken = Weak(token)
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             // The closure captures the timer itself: a cycle until close.
             try timer.start(timeout: 1000, repeat: 0) { [token] _ in _ = token; _ = timer }
             try timer.close()
@@ -81,7 +81,7 @@ struct LifetimeTests {
         let loop = try Loop(backend: backend)
         var completions = 0
         var weakWork: Weak<Work>?
-        let timer = try Timer(loop: loop)
+        let timer = try UVTimer(loop: loop)
         try timer.start(timeout: 1000, repeat: 1000) { _ in }
         do {
             let work = try loop.queueWork({ () -> Int in
@@ -107,7 +107,7 @@ struct LifetimeTests {
         do {
             let loop = try Loop(backend: backend)
             weakLoop = Weak(loop)
-            let timer = try Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             try timer.start(timeout: 0, repeat: 0) { t in try? t.close() }
             try loop.run()
         }
@@ -121,7 +121,7 @@ struct LifetimeTests {
         var fired = 0
         func batch(_ n: Int) throws {
             for _ in 0..<n {
-                let timer = try Timer(loop: loop)
+                let timer = try UVTimer(loop: loop)
                 try timer.start(timeout: 0, repeat: 0) { t in
                     fired += 1
                     try? t.close()

@@ -12,7 +12,7 @@ struct MisuseTests {
     @Test("a second close throws EINVAL and says why", arguments: backends)
     func secondClose(backend: Backend) throws {
         let loop = try Loop(backend: backend)
-        let timer = try Timer(loop: loop)
+        let timer = try UVTimer(loop: loop)
         var closes = 0
         try timer.close { _ in closes += 1 }
         do {
@@ -33,7 +33,7 @@ struct MisuseTests {
     @Test("every call on a closing or closed handle throws", arguments: backends)
     func callsOnClosedHandles(backend: Backend) throws {
         let loop = try Loop(backend: backend)
-        let timer = try Timer(loop: loop)
+        let timer = try UVTimer(loop: loop)
         let idle = try Idle(loop: loop)
         let prepare = try Prepare(loop: loop)
         let check = try Check(loop: loop)
@@ -71,7 +71,7 @@ struct MisuseTests {
     @Test("again on a never-started timer throws EINVAL", arguments: backends)
     func againNeverStarted(backend: Backend) throws {
         let loop = try Loop(backend: backend)
-        let timer = try Timer(loop: loop)
+        let timer = try UVTimer(loop: loop)
         #expect(throws: UVError.invalidArgument) { try timer.again() }
         try timer.close()
         try loop.shutdown()
@@ -80,7 +80,7 @@ struct MisuseTests {
     @Test("starting without a callback throws EINVAL", arguments: backends)
     func startWithoutCallback(backend: Backend) throws {
         let loop = try Loop(backend: backend)
-        #expect(throws: UVError.invalidArgument) { try Timer(loop: loop).start(timeout: 1, repeat: 0, nil) }
+        #expect(throws: UVError.invalidArgument) { try UVTimer(loop: loop).start(timeout: 1, repeat: 0, nil) }
         #expect(throws: UVError.invalidArgument) { try Idle(loop: loop).start(nil) }
         #expect(throws: UVError.invalidArgument) { try Prepare(loop: loop).start(nil) }
         #expect(throws: UVError.invalidArgument) { try Check(loop: loop).start(nil) }
@@ -101,7 +101,7 @@ struct MisuseTests {
         try loop.close()
         #expect(throws: UVError.invalidArgument) { try loop.close() }
         #expect(throws: UVError.invalidArgument) { try loop.run() }
-        #expect(throws: UVError.invalidArgument) { try Timer(loop: loop) }
+        #expect(throws: UVError.invalidArgument) { try UVTimer(loop: loop) }
         #expect(throws: UVError.invalidArgument) { try Async(loop: loop, nil) }
         #expect(throws: UVError.invalidArgument) { try loop.queueWork({ 1 }, completion: nil) }
         #expect(!loop.isAlive)
@@ -111,7 +111,7 @@ struct MisuseTests {
     @Test("run from inside a callback of the same loop throws EBUSY", arguments: backends)
     func nestedRun(backend: Backend) throws {
         let loop = try Loop(backend: backend)
-        let timer = try Timer(loop: loop)
+        let timer = try UVTimer(loop: loop)
         var nested: UVError?
         try timer.start(timeout: 0, repeat: 0) { _ in
             do { try loop.run() } catch let error as UVError { nested = error } catch {}
@@ -124,7 +124,7 @@ struct MisuseTests {
     @Test("a negative duration throws EINVAL; a huge one saturates", arguments: backends)
     func durations(backend: Backend) throws {
         let loop = try Loop(backend: backend)
-        let timer = try Timer(loop: loop)
+        let timer = try UVTimer(loop: loop)
         #expect(throws: UVError.invalidArgument) { try timer.start(after: .milliseconds(-1)) { _ in } }
         try timer.start(after: .seconds(Int64.max)) { _ in }
         #expect(timer.dueIn > 1 << 62)
@@ -177,7 +177,7 @@ struct ErrorTests {
         let loop = Loop.default
         #expect(Loop.default === loop)
         var fired = false
-        let timer = try Timer(loop: loop)
+        let timer = try UVTimer(loop: loop)
         try timer.start(timeout: 1, repeat: 0) { t in fired = true; try? t.close() }
         try loop.run()
         #expect(fired)

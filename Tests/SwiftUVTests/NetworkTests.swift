@@ -120,7 +120,7 @@ struct TCPLifetimeTests {
         let client = try TCP(loop: loop)
         var errors: [UVError] = []
         try client.connect(to: server.localAddress()) { _ in
-            let timer = try! Timer(loop: loop)
+            let timer = try! UVTimer(loop: loop)
             try? timer.start(timeout: 50, repeat: 0) { t in
                 for _ in 0..<3 {
                     try? client.write("after the reset") { if let e = $0 { errors.append(e) } }
@@ -140,7 +140,7 @@ struct TCPLifetimeTests {
         let loop = try Loop(backend: backend)
         var fds: [Int32] = [-1, -1]
         #expect(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
-        let pipe = try Pipe(loop: loop)
+        let pipe = try UVPipe(loop: loop)
         try pipe.open(fds[0])
         #expect(throws: UVError.invalidArgument) { try pipe.write(vectored: []) }
         let poll = try Poll(loop: loop, fd: fds[1])
@@ -148,7 +148,7 @@ struct TCPLifetimeTests {
         let udp = try UDP(loop: loop)
         #expect(throws: UVError.invalidArgument) { try udp.send("x", to: SocketAddress("/tmp/x.sock")) }
         #expect(throws: UVError.invalidArgument) { try udp.trySend([1], to: SocketAddress("/tmp/x.sock")) }
-        let client = try Pipe(loop: loop)
+        let client = try UVPipe(loop: loop)
         var calls = 0
         try client.connect(to: "/tmp/nothing-\(getpid()).sock") { _ in calls += 1 }
         #expect(throws: UVError.alreadyInProgress) { try client.connect(to: "/tmp/other.sock") { _ in calls += 1 } }

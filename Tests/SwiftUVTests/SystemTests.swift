@@ -77,7 +77,7 @@ struct SmallCallTests {
         _ = try tcp.sendBufferSize(setting: 65536)
         #expect(try tcp.sendBufferSize() >= 65536)
         #expect(try tcp.receiveBufferSize() > 0)
-        #expect(throws: UVError.notSupported) { try Timer(loop: loop).sendBufferSize() }
+        #expect(throws: UVError.notSupported) { try UVTimer(loop: loop).sendBufferSize() }
         let udp = try UDP(loop: loop)
         #expect(!udp.usesRecvmmsg)
         #expect(try System.interfaceName(index: 1) == "lo")

@@ -17,10 +17,10 @@ struct WrongThreadTests {
     func child() throws {
         let backend = Backend(rawValue: String(cString: getenv("SWIFTUV_WRONG_THREAD_BACKEND")))!
         let loop = try Loop(backend: backend)
-        let keepAlive = try SwiftUV.Timer(loop: loop)
+        let keepAlive = try UVTimer(loop: loop)
         try keepAlive.start(timeout: 5000) { t in try? t.close() }
         // The misuse: another thread touches the loop's handle.
-        final class Target: @unchecked Sendable { let timer: SwiftUV.Timer; init(_ t: SwiftUV.Timer) { timer = t } }
+        final class Target: @unchecked Sendable { let timer: UVTimer; init(_ t: UVTimer) { timer = t } }
         let target = Unmanaged.passRetained(Target(keepAlive)).toOpaque()
         var thread = pthread_t()
         pthread_create(&thread, nil, { arg in
@@ -42,7 +42,7 @@ struct WrongThreadTests {
         let output = child.readAll()
         let status = child.wait()
         #expect(status != 0, "the child stopped")
-        #expect(output.contains("Timer.again was called on thread"), "\(output)")
+        #expect(output.contains("UVTimer.again was called on thread"), "\(output)")
         #expect(output.contains("runs its loop"))
     }
 }

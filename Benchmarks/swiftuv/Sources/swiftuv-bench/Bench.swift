@@ -25,7 +25,7 @@ struct Bench {
 
         /// Stops a duration workload after `s` seconds: `body` runs, then the timer closes.
         func after(_ s: UInt64, _ body: @escaping () -> Void) throws(UVError) {
-            let timer = try SwiftUV.Timer(loop: loop)
+            let timer = try UVTimer(loop: loop)
             try timer.start(timeout: s * 1000) { t in body(); try? t.close() }
         }
 
@@ -50,13 +50,13 @@ struct Bench {
                 var fired = 0
                 let before = residentBytes()
                 var start = hrtime()
-                var timers: [SwiftUV.Timer] = []
+                var timers: [UVTimer] = []
                 timers.reserveCapacity(n)
                 let perMillisecond = n / 1000
                 // One callback shared by all timers, as the C program's one function.
-                let onFire: (SwiftUV.Timer) -> Void = { _ in fired += 1 }
+                let onFire: (UVTimer) -> Void = { _ in fired += 1 }
                 for i in 0..<n {
-                    let timer = try SwiftUV.Timer(loop: loop)
+                    let timer = try UVTimer(loop: loop)
                     try timer.start(timeout: UInt64(1 + i / perMillisecond), onFire)
                     timers.append(timer)
                 }
@@ -200,7 +200,7 @@ struct Bench {
                 func spawnOne() {
                     do throws(UVError) {
                         spawned += 1
-                        let out = try Pipe(loop: loop)
+                        let out = try UVPipe(loop: loop)
                         var pending = 2
                         func oneDone() {
                             pending -= 1
@@ -208,7 +208,7 @@ struct Bench {
                         }
                         let options = ProcessOptions(file: "/bin/sh", arguments: ["/bin/sh", "-c", "echo hello; exit 42"],
                                                      stdio: [.ignore, .pipe(out, childReads: false, childWrites: true), .ignore])
-                        _ = try Process.spawn(loop: loop, options) { process, status, _ in
+                        _ = try UVProcess.spawn(loop: loop, options) { process, status, _ in
                             if status != 42 { fail("exit status \(status)", UVError.invalidArgument) }
                             try? process.close()
                             oneDone()
@@ -318,20 +318,20 @@ struct Bench {
                 let tcp = workload == "tcp_pump1"
                 let path = "/tmp/swiftuv-bench-\(getpid()).sock"
                 unlink(path)
-                let server: Stream = tcp ? try TCP(loop: loop) : try Pipe(loop: loop)
-                if let s = server as? TCP { try s.bind(try SocketAddress(ip: "127.0.0.1", port: 0)) } else { try (server as! Pipe).bind(path) }
+                let server: UVStream = tcp ? try TCP(loop: loop) : try UVPipe(loop: loop)
+                if let s = server as? TCP { try s.bind(try SocketAddress(ip: "127.0.0.1", port: 0)) } else { try (server as! UVPipe).bind(path) }
                 var bytes = 0
                 var stop = false
-                var accepted: Stream?
+                var accepted: UVStream?
                 try server.listen { _ in
-                    guard let connection: Stream = tcp ? try? TCP(loop: loop) : try? Pipe(loop: loop) else { return }
+                    guard let connection: UVStream = tcp ? try? TCP(loop: loop) : try? UVPipe(loop: loop) else { return }
                     try? server.accept(connection)
                     accepted = connection
                     try? connection.readStart({ result in
                         if case .success(let chunk) = result { bytes += chunk.count } else { try? connection.close() }
                     })
                 }
-                let client: Stream = tcp ? try TCP(loop: loop) : try Pipe(loop: loop)
+                let client: UVStream = tcp ? try TCP(loop: loop) : try UVPipe(loop: loop)
                 let buffer = [UInt8](repeating: 0x61, count: 8192)
                 func pump() {
                     if stop { try? client.close(); try? accepted?.close(); try? server.close(); return }
@@ -341,7 +341,7 @@ struct Bench {
                     if let error { fail("connect", error) }
                     pump()
                 }
-                if let c = client as? TCP { try c.connect(to: try (server as! TCP).localAddress(), connected) } else { try (client as! Pipe).connect(to: path, connected) }
+                if let c = client as? TCP { try c.connect(to: try (server as! TCP).localAddress(), connected) } else { try (client as! UVPipe).connect(to: path, connected) }
                 try after(duration) { stop = true }
                 let start = hrtime()
                 run()

@@ -228,7 +228,7 @@ public struct FileSystem {
         case .native:
             outcome = Outcome(NativeFS.perform(op))
         }
-        if outcome.result < 0 { throw UVError(code: Int32(outcome.result)) }
+        if outcome.result < 0 { throw op.error(Int32(outcome.result)) }
         return map(outcome)
     }
 
@@ -247,7 +247,7 @@ public struct FileSystem {
             request.core = nil
             request.loop.liveRequestCount -= 1
             // Map before the clean-up: a read maps from the buffer it frees.
-            let result: Result<T, UVError> = outcome.result < 0 ? .failure(UVError(code: Int32(outcome.result))) : .success(map(outcome))
+            let result: Result<T, UVError> = outcome.result < 0 ? .failure(op.error(Int32(outcome.result))) : .success(map(outcome))
             cleanup?()
             completion(result)
         }
@@ -267,7 +267,7 @@ public struct FileSystem {
                 Unmanaged<FSContext>.fromOpaque(req.pointee.data).release()
                 req.deallocate()
                 cleanup?()
-                throw UVError(code: status)
+                throw op.error(status)
             }
             request.core = .uv(req)
         case .native(let l):

@@ -186,6 +186,28 @@ extension NativeFSOperation {
         }
     }
 
+    /// The call and what it was given, for an error's context:
+    /// `fs.open("/tmp/missing")`, `fs.rename("a", "b")`, `fs.read(fd 5)`.
+    /// Read off the case's labelled values (paths, templates and
+    /// descriptors), so that every operation names its subject.
+    var described: String {
+        guard let payload = Mirror(reflecting: self).children.first?.value else { return name + "()" }
+        var parts: [String] = []
+        for (label, value) in Mirror(reflecting: payload).children {
+            switch (label, value) {
+            case ("path", let text as String), ("newPath", let text as String), ("template", let text as String):
+                parts.append(InputCheck.quoted(text))
+            case ("fd", let fd as Int32), ("out", let fd as Int32), ("in", let fd as Int32):
+                parts.append("fd \(fd)")
+            default: continue
+            }
+        }
+        return name + "(" + parts.joined(separator: ", ") + ")"
+    }
+
+    /// The error of a failed call, with the call and its subject as context.
+    func error(_ code: Int32) -> UVError { UVError(code: code).with(context: described) }
+
     /// Refuses what either engine would trap on or silently change: a NUL
     /// inside a path, a mode beyond 0o7777, an offset below -1, a negative
     /// length, a time no `timespec` holds.

@@ -51,10 +51,16 @@ public final class UVPipe: UVStream {
     public func bind(_ path: String) throws(UVError) {
         try ensureOpen("UVPipe.bind")
         try InputCheck.socketName(path, "UVPipe.bind")
-        if let p = uvPipe { try check(uv_pipe_bind(p, path)) } else {
-            do { try nativePipe.bind(path: path) } catch { throw UVError(error) }
+        if let p = uvPipe { try check(uv_pipe_bind(p, path), "UVPipe.bind(\(InputCheck.quoted(path)))") } else {
+            do { try nativePipe.bind(path: path) } catch { throw UVError(error).with(context: "UVPipe.bind(\(InputCheck.quoted(path)))") }
         }
+        boundPath = path
     }
+
+    /// The path given to `bind`, for `listen`'s error.
+    private var boundPath: String?
+
+    override var listenContext: String { "UVPipe.listen(\(boundPath.map(InputCheck.quoted) ?? "an unbound pipe"))" }
 
     /// Connects to a socket path; `callback` gets nil or the error
     /// (`UVError.noSuchFileOrDirectory`, `.connectionRefused`, ...), never
@@ -67,7 +73,7 @@ public final class UVPipe: UVStream {
         // back and keeps the loop alive forever: refuse, as TCP does.
         if connecting { throw UVError.alreadyInProgress.with(context: "UVPipe.connect: a connect is pending") }
         try InputCheck.socketName(path, "UVPipe.connect")
-        let request = StatusRequest(loop: loop, callback: callback)
+        let request = StatusRequest(loop: loop, callback: callback, context: "UVPipe.connect(\(InputCheck.quoted(path)))")
         if let p = uvPipe {
             // uv_pipe_connect reports every error through its callback.
             _ = request.startUV(uv_connect_t.self) { req in

@@ -239,12 +239,17 @@ public class UVStream: Handle {
                 let stream = Handle.owner(of: s?.pointee.data, as: UVStream.self)
                 stream.connectionCallback?(status == 0 ? nil : UVError(code: status))
             }
-            try check(status)
+            try check(status, listenContext)
         case .native:
-            try nativeListen(backlog: backlog)
+            do { try nativeListen(backlog: backlog) } catch {
+                throw error.context == nil ? error.with(context: listenContext) : error
+            }
         }
         connectionCallback = callback
     }
+
+    /// What `listen` was asked to do, for its error (`TCP.listen(0.0.0.0:80)`).
+    var listenContext: String { "listen" }
 
     /// The native part of `listen`, per stream kind.
     func nativeListen(backlog: Int32) throws(UVError) {
@@ -361,10 +366,14 @@ final class StatusRequest {
     /// Bookkeeping of the handle, run before the user's callback.
     @exclusivity(unchecked)
     var onComplete: (() -> Void)?
+    /// What the request was (`TCP.connect(127.0.0.1:80)`), the context of
+    /// its error.
+    let context: String?
 
-    init(loop: Loop, callback: ((UVError?) -> Void)?) {
+    init(loop: Loop, callback: ((UVError?) -> Void)?, context: String? = nil) {
         self.loop = loop
         self.callback = callback
+        self.context = context
     }
 
     /// Starts a libuv request of type `R` (connect, shutdown): allocates it,
@@ -396,7 +405,8 @@ final class StatusRequest {
         onComplete = nil
         let cb = callback
         callback = nil
-        cb?(status == 0 ? nil : UVError(code: status))
+        guard let cb else { return }
+        if status == 0 { cb(nil) } else if let context { cb(UVError(code: status).with(context: context)) } else { cb(UVError(code: status)) }
     }
 }
 

@@ -88,8 +88,15 @@ public final class TCP: UVStream {
             if let t = uvTCP { return uv_tcp_bind(t, sa, ipv6Only ? UInt32(UV_TCP_IPV6ONLY.rawValue) : 0) }
             do throws(NativeError) { try nativeTCP.bind(sa, length: len, ipv6Only: ipv6Only); return 0 } catch { return error.code }
         }
-        try check(status)
+        try check(status, "TCP.bind(\(address))")
+        // libuv reports some bind errors (EADDRINUSE) only at listen.
+        boundAddress = address
     }
+
+    /// The address given to `bind`, for `listen`'s error.
+    private var boundAddress: SocketAddress?
+
+    override var listenContext: String { "TCP.listen(\(boundAddress.map { "\($0)" } ?? "an unbound socket"))" }
 
     /// Binds to `"host:port"`.
     public func bind(_ address: String, ipv6Only: Bool = false) throws(UVError) {
@@ -107,7 +114,7 @@ public final class TCP: UVStream {
         if case .unix = address.storage {
             throw UVError.invalidArgument.with(context: "TCP.connect: a Unix path is not a TCP address")
         }
-        let request = StatusRequest(loop: loop, callback: callback)
+        let request = StatusRequest(loop: loop, callback: callback, context: "TCP.connect(\(address))")
         let status: Int32 = address.withSockAddr { sa, len in
             if let t = uvTCP {
                 return request.startUV(uv_connect_t.self) { req in
@@ -121,7 +128,7 @@ public final class TCP: UVStream {
                 return error.code
             }
         }
-        try check(status)
+        try check(status, "TCP.connect(\(address))")
         loop.liveRequestCount += 1
     }
 

@@ -67,3 +67,10 @@ public struct UVError: Error, Hashable, Sendable, CustomStringConvertible {
 func check(_ status: Int32) throws(UVError) {
     if status < 0 { throw UVError(code: status) }
 }
+
+/// Turns a libuv status into a thrown error that says what failed
+/// (`TCP.bind(127.0.0.1:80)`).
+@inline(__always)
+func check(_ status: Int32, _ context: @autoclosure () -> String) throws(UVError) {
+    if status < 0 { throw UVError(code: status).with(context: context()) }
+}

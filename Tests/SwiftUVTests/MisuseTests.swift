@@ -148,6 +148,62 @@ struct ErrorTests {
         #expect(UVError(code: -12345).name.contains("Unknown"))
     }
 
+    @Test("a failed fs call names itself and what it was given, synchronously and asynchronously", arguments: backends)
+    func fsErrorsNameTheirSubject(backend: Backend) throws {
+        let loop = try Loop(backend: backend)
+        let missing = "/tmp/swiftuv-missing-\(getpid())/file"
+        do {
+            _ = try loop.fs.open(missing)
+            Issue.record("opened a missing file")
+        } catch {
+            #expect(error == .noSuchFileOrDirectory)
+            #expect(error.context == "fs.open(\"\(missing)\")")
+            #expect(error.description == "ENOENT: no such file or directory (fs.open(\"\(missing)\"))")
+        }
+        var renamed: UVError?
+        try loop.fs.rename(missing, to: missing + ".b") { result in
+            if case .failure(let error) = result { renamed = error }
+        }
+        var read: UVError?
+        try loop.fs.read(-1, count: 1) { result in
+            if case .failure(let error) = result { read = error }
+        }
+        try loop.run()
+        #expect(renamed?.context == "fs.rename(\"\(missing)\", \"\(missing).b\")")
+        #expect(read == .badFileDescriptor && read?.context == "fs.read(fd -1)")
+        try loop.close()
+    }
+
+    @Test("a port in use and a refused connect name the address", arguments: backends)
+    func networkErrorsNameTheirAddress(backend: Backend) throws {
+        let loop = try Loop(backend: backend)
+        let first = try TCP(loop: loop)
+        try first.bind("127.0.0.1:0")
+        try first.listen { _ in }
+        let address = try first.localAddress()
+        let second = try TCP(loop: loop)
+        do {
+            // libuv reports EADDRINUSE at listen, not at bind.
+            try second.bind(address)
+            try second.listen { _ in }
+            Issue.record("a second listener on \(address)")
+        } catch {
+            #expect(error == .addressInUse)
+            #expect(error.context == "TCP.listen(\(address))" || error.context == "TCP.bind(\(address))", "\(error)")
+        }
+        try first.close()
+        try second.close()
+        try loop.run()
+        // Nothing listens on the port any more.
+        let client = try TCP(loop: loop)
+        var refused: UVError?
+        try client.connect(to: address) { error in refused = error; try? client.close() }
+        try loop.run()
+        #expect(refused == .connectionRefused)
+        #expect(refused?.context == "TCP.connect(\(address))")
+        try loop.close()
+    }
+
     @Test("errors match by code in catch patterns")
     func patterns() {
         do {

@@ -22,6 +22,7 @@ test: deps build test-plain test-fuzz test-asan
 WATCHDOG = bash scripts/watchdog.sh 1500
 
 test-plain:
+	@echo "== every test, both backends (a first build takes a few minutes; the tests about a minute)"
 	$(WATCHDOG) $(SWIFT) test $(STRICT) --disable-xctest
 
 # The differential tester (README, "Random programs on both backends"):
@@ -35,6 +36,7 @@ FUZZ_COMPARED ?= 20000
 FUZZ_JOBS ?= 2
 
 test-fuzz: build
+	@echo "== 300 random programs on both backends (about a minute)"
 	$(WATCHDOG) $(UVDEMO) fuzz --start 0 --count 300 --jobs 2
 
 fuzz: build
@@ -43,11 +45,16 @@ fuzz: build
 # The bad-input tests ask for more memory than exists and expect ENOMEM:
 # the sanitizers' allocators must return NULL then, as malloc does, instead
 # of stopping the process.
+# The sanitizer builds link with the toolchain's lld when it has one: gold
+# prints a warning for every sanitizer symbol it cannot export (about 280).
+LLD = $(shell command -v ld.lld >/dev/null 2>&1 && echo -Xswiftc -use-ld=lld)
+
 test-asan: deps
-	$(WATCHDOG) env ASAN_OPTIONS=allocator_may_return_null=1 $(SWIFT) test $(STRICT) --disable-xctest --sanitize=address --scratch-path .build-asan
+	@echo "== every test again under AddressSanitizer and LeakSanitizer (a build of its own: a few minutes)"
+	$(WATCHDOG) env ASAN_OPTIONS=allocator_may_return_null=1 $(SWIFT) test $(STRICT) $(LLD) --disable-xctest --sanitize=address --scratch-path .build-asan
 
 tsan: deps
-	$(WATCHDOG) env TSAN_OPTIONS=allocator_may_return_null=1 $(SWIFT) test $(STRICT) --disable-xctest --sanitize=thread --scratch-path .build-tsan
+	$(WATCHDOG) env TSAN_OPTIONS=allocator_may_return_null=1 $(SWIFT) test $(STRICT) $(LLD) --disable-xctest --sanitize=thread --scratch-path .build-tsan
 
 sanitize: test-asan tsan
 

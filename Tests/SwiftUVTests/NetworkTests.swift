@@ -157,3 +157,72 @@ struct TCPLifetimeTests {
         #expect(calls == 1)
     }
 }
+
+@Suite("Connecting by host name")
+struct HostConnectTests {
+    /// A listener on 127.0.0.1 and a port there where nothing listens.
+    static func listenerAndClosedPort(_ loop: Loop) throws -> (TCP, SocketAddress, SocketAddress) {
+        let probe = try TCP(loop: loop)
+        try probe.bind("127.0.0.1:0")
+        let closed = try probe.localAddress()
+        try probe.close()
+        let listener = try TCP(loop: loop)
+        try listener.bind("127.0.0.1:0")
+        try listener.listen { _ in
+            if let peer = try? TCP(loop: loop) { try? listener.accept(peer); try? peer.close() }
+        }
+        return (listener, try listener.localAddress(), closed)
+    }
+
+    @Test("the addresses are tried in turn: a refused one is closed and the next connects", arguments: backends)
+    func inTurn(backend: Backend) throws {
+        let loop = try Loop(backend: backend)
+        let (listener, open, closed) = try Self.listenerAndClosedPort(loop)
+        var connected: TCP?
+        try TCP.connect(loop: loop, to: [closed, open]) { result in
+            connected = try? result.get()
+            #expect((try? connected?.peerAddress()) == open)
+            try? connected?.close()
+            try? listener.close()
+        }
+        try loop.run()
+        #expect(connected != nil)
+        var handles = 0
+        loop.walk { _ in handles += 1 }
+        #expect(handles == 0, "the refused attempt's handle is closed")
+        try loop.close()
+    }
+
+    @Test("every address refused: the last error, naming what was tried; an empty list is refused", arguments: backends)
+    func allRefused(backend: Backend) throws {
+        let loop = try Loop(backend: backend)
+        let (listener, _, closed) = try Self.listenerAndClosedPort(loop)
+        try listener.close()
+        var failure: UVError?
+        try TCP.connect(loop: loop, host: "127.0.0.1", port: closed.port!) { result in
+            if case .failure(let error) = result { failure = error }
+        }
+        try loop.run()
+        #expect(failure == .connectionRefused)
+        #expect(failure?.context == "TCP.connect(\"127.0.0.1\", port \(closed.port!)): tried \(closed)")
+        #expect(throws: UVError.invalidArgument) { try TCP.connect(loop: loop, to: []) { _ in } }
+        #expect(throws: UVError.invalidArgument) { try TCP.connect(loop: loop, host: "127.0.0.1", port: 65536) { _ in } }
+        #expect(throws: UVError.invalidArgument) { try TCP.connect(loop: loop, host: "127.0.0.1", port: -1) { _ in } }
+        try loop.close()
+    }
+
+    @Test("async: connect to localhost by name and get the handle", arguments: backends)
+    func byName(backend: Backend) throws {
+        let loop = try Loop(backend: backend)
+        let (listener, open, _) = try Self.listenerAndClosedPort(loop)
+        var peer: SocketAddress?
+        try loop.run {
+            let tcp = try await TCP.connect(loop: loop, host: "localhost", port: open.port!)
+            peer = try tcp.peerAddress()
+            try tcp.close()
+            try listener.close()
+        }
+        #expect(peer?.port == open.port)
+        try loop.close()
+    }
+}

@@ -3,7 +3,7 @@ SWIFT ?= swift
 # Warnings are errors: the package builds with zero warnings.
 STRICT = -Xswiftc -warnings-as-errors
 
-.PHONY: deps build test test-plain test-asan test-fuzz fuzz sanitize tsan demo coverage bench bench-quick clean
+.PHONY: deps build test test-plain test-asan test-fuzz fuzz sanitize tsan demo coverage docs bench bench-quick clean
 
 deps:
 	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libuv; then \
@@ -62,6 +62,13 @@ sanitize: test-asan tsan
 coverage: deps
 	python3 scripts/coverage.py
 
+# The DocC documentation of the SwiftUV library, offline: the DocC plugin is
+# a dependency only when SWIFTUV_DOCS is set (Package.swift's last lines).
+docs: deps
+	SWIFTUV_DOCS=1 $(SWIFT) package --scratch-path .build-docs --allow-writing-to-directory .build-docs \
+		generate-documentation --target SwiftUV --output-path .build-docs/SwiftUV.doccarchive --transform-for-static-hosting
+	@echo "documentation: .build-docs/SwiftUV.doccarchive (a static site: serve the folder, or 'docc preview')"
+
 demo: deps
 	$(SWIFT) build $(STRICT) --product uvdemo
 	$(SWIFT) run --skip-build uvdemo compare book
@@ -76,4 +83,4 @@ bench-quick: deps
 	python3 Benchmarks/run.py --quick
 
 clean:
-	rm -rf .build .build-asan .build-tsan Benchmarks/.build-bench Benchmarks/swiftuv/.build Benchmarks/nio/.build
+	rm -rf .build .build-asan .build-tsan .build-docs Benchmarks/.build-bench Benchmarks/swiftuv/.build Benchmarks/nio/.build

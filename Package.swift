@@ -47,3 +47,9 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// `make docs` only: the DocC plugin, so that `swift package
+// generate-documentation` works, without a dependency for everyone else.
+if Context.environment["SWIFTUV_DOCS"] != nil {
+    package.dependencies.append(.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"))
+}

@@ -222,6 +222,8 @@ public final class FuzzInterpreter {
         switch action.op {
         // A child's SIGCHLD may be handled on another thread: let it run.
         case .queueWork, .fsStat, .fsMkdir, .fsRmdir, .resolve, .spawn, .kill: usleep(Self.poolSettleMicroseconds)
+        // An fs poll's start queues its first stat on the pool.
+        case .start where program.entities[action.slot] == .fsPoll: usleep(Self.poolSettleMicroseconds)
         default: break
         }
     }

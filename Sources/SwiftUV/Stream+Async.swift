@@ -58,8 +58,14 @@ extension UVStream {
     ///
     /// A `bufferLimit` below 1 byte counts as 1 (reading stops after each
     /// read until the consumer takes it).
-    public final func chunks(bufferLimit: Int = 256 * 1024) -> StreamChunks {
-        StreamChunks(reader: ChunkReader(stream: self, limit: max(1, bufferLimit)))
+    ///
+    /// With a `readTimeout`, a `next()` that has waited that long with no
+    /// bytes coming throws `UVError.timedOut` (a read timeout: the stream
+    /// stays open and reading goes on, so a later `next()` may still get
+    /// bytes). A timeout below 1 ms counts as 1 ms; a negative one makes
+    /// `next()` throw `UVError.invalidArgument`.
+    public final func chunks(bufferLimit: Int = 256 * 1024, readTimeout: Duration? = nil) -> StreamChunks {
+        StreamChunks(reader: ChunkReader(stream: self, limit: max(1, bufferLimit), readTimeout: readTimeout))
     }
 }
 
@@ -104,11 +110,17 @@ final class ChunkReader {
     private(set) var pauses = 0
     private var reading = false
     private var end: End?
-    private var waiter: Suspension<[UInt8]?>?
+    private var waiter: Suspension<[UInt8]?>? {
+        didSet { if waiter == nil { stopTimeout() } }
+    }
+    private let readTimeout: Duration?
+    /// Ends a `next()` that waited `readTimeout`; made at the first wait.
+    private var timeoutTimer: UVTimer?
 
-    init(stream: UVStream, limit: Int) {
+    init(stream: UVStream, limit: Int, readTimeout: Duration? = nil) {
         self.stream = stream
         self.limit = limit
+        self.readTimeout = readTimeout
         if !stream.isClosing {
             stream.closeHooks[ObjectIdentifier(self)] = { [weak self] in self?.streamClosed() }
         } else {
@@ -117,10 +129,31 @@ final class ChunkReader {
     }
 
     deinit {
+        if let timeoutTimer, !timeoutTimer.isClosing { try? timeoutTimer.close() }
         if !stream.isClosing {
             stream.closeHooks[ObjectIdentifier(self)] = nil
             if reading { try? stream.readStop() }
         }
+    }
+
+    /// Starts the read timeout for the waiter that just suspended.
+    private func startTimeout() throws(UVError) {
+        guard let readTimeout else { return }
+        let milliseconds = max(1, try SwiftUV.milliseconds(readTimeout))
+        if timeoutTimer == nil {
+            let timer = try UVTimer(loop: stream.loop)
+            try timer.unref()
+            timeoutTimer = timer
+        }
+        try timeoutTimer!.start(timeout: milliseconds) { [weak self] _ in
+            guard let self, let w = self.waiter else { return }
+            self.waiter = nil
+            w.resume(throwing: UVError.timedOut.with(context: "UVStream.chunks: no bytes in \(milliseconds) ms"))
+        }
+    }
+
+    private func stopTimeout() {
+        if let timeoutTimer, !timeoutTimer.isClosing { try? timeoutTimer.stop() }
     }
 
     nonisolated(nonsending)
@@ -138,6 +171,7 @@ final class ChunkReader {
             if waiter != nil {
                 return s.resume(throwing: UVError.alreadyInProgress.with(context: "UVStream.chunks: another task is waiting for this stream's next chunk"))
             }
+            do { try startTimeout() } catch { return s.resume(throwing: error) }
             waiter = s
             s.onCancel = { [self] in
                 waiter = nil
@@ -222,6 +256,7 @@ final class ChunkReader {
 
     private func streamClosed() {
         reading = false
+        if let timeoutTimer, !timeoutTimer.isClosing { try? timeoutTimer.close() }
         if end == nil { end = .closed }
         if let w = waiter {
             waiter = nil

@@ -20,6 +20,9 @@ public class UVStream: Handle {
     private var readCallback: ((Result<UnsafeRawBufferPointer, UVError>) -> Void)?
     @exclusivity(unchecked)
     private var connectionCallback: ((UVError?) -> Void)?
+    /// `setIdleTimeout`'s watch, told of every read and write.
+    @exclusivity(unchecked)
+    final var idleWatch: IdleWatch?
 
     @inline(__always)
     var uvStream: UnsafeMutablePointer<uv_stream_t>? {
@@ -57,6 +60,7 @@ public class UVStream: Handle {
                 }
             }, { s, nread, buf in
                 Handle.withOwner(of: s?.pointee.data, as: UVStream.self) { stream in
+                    stream.idleWatch?.touch()
                     if nread >= 0 {
                         let base = UnsafeRawPointer(buf?.pointee.base)
                         stream.readCallback?(.success(UnsafeRawBufferPointer(start: nread > 0 ? base : nil, count: nread)))
@@ -70,6 +74,7 @@ public class UVStream: Handle {
         case .native(let h):
             do {
                 try unsafeDowncast(h, to: NativeStream.self).readStart { [unowned(unsafe) self] n, buffer in
+                    self.idleWatch?.touch()
                     if n >= 0 {
                         self.readCallback?(.success(UnsafeRawBufferPointer(start: n > 0 ? UnsafeRawPointer(buffer.baseAddress) : nil, count: n)))
                     } else {
@@ -492,6 +497,7 @@ final class WriteRequest {
         }
         release()
         stream.loop.liveRequestCount -= 1
+        stream.idleWatch?.touch()
         let cb = callback
         callback = nil
         cb?(status == 0 ? nil : UVError(code: status))

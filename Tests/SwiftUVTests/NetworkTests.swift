@@ -226,3 +226,85 @@ struct HostConnectTests {
         try loop.close()
     }
 }
+
+@Suite("Idle and read timeouts")
+struct IdleTimeoutTests {
+    /// A pipe handle on one end of a socket pair, and the other end's descriptor.
+    static func pipeOnSocketPair(_ loop: Loop) throws -> (UVPipe, Int32) {
+        let pair = try System.socketPair()
+        let stream = try UVPipe(loop: loop)
+        try stream.open(pair.0)
+        return (stream, pair.1)
+    }
+
+    @Test("onIdle runs only after the timeout of quiet since the last read or write, and may close the stream", arguments: backends)
+    func idleAfterQuiet(backend: Backend) throws {
+        let loop = try Loop(backend: backend)
+        let (stream, peerFD) = try Self.pipeOnSocketPair(loop)
+        let peer = try UVPipe(loop: loop)
+        try peer.open(peerFD)
+        var lastActivity = loop.now
+        var quietAtIdle: [UInt64] = []
+        try stream.readStart { _ in lastActivity = loop.now }
+        try stream.setIdleTimeout(.milliseconds(50)) { idle in
+            quietAtIdle.append(loop.now - lastActivity)
+            if quietAtIdle.count == 2 { try? idle.close(); try? peer.close() }
+        }
+        // Five writes 10 ms apart keep it busy for a while (however late the
+        // timer runs), then quiet.
+        let writer = try UVTimer(loop: loop)
+        var writes = 0
+        try writer.start(after: .milliseconds(10), repeat: .milliseconds(10)) { timer in
+            writes += 1
+            try? peer.write("x")
+            if writes == 5 { try? timer.close() }
+        }
+        try loop.run()
+        #expect(quietAtIdle.count == 2)
+        #expect(quietAtIdle.allSatisfy { $0 >= 50 }, "\(quietAtIdle)")
+        #expect(throws: UVError.invalidArgument) { try UVPipe(loop: loop).setIdleTimeout(.milliseconds(-1)) { _ in } }
+        try loop.shutdown()
+    }
+
+    @Test("a watch set to nil never fires, and does not keep the loop alive", arguments: backends)
+    func stopped(backend: Backend) throws {
+        let loop = try Loop(backend: backend)
+        let (stream, peerFD) = try Self.pipeOnSocketPair(loop)
+        var fired = false
+        try stream.setIdleTimeout(.milliseconds(1)) { _ in fired = true }
+        try stream.setIdleTimeout(nil, nil)
+        let timer = try UVTimer(loop: loop)
+        try timer.start(after: .milliseconds(20)) { t in try? t.close() }
+        try loop.run()
+        #expect(!fired)
+        // Only the stream is open, not reading: nothing keeps the loop alive.
+        try stream.setIdleTimeout(.milliseconds(1)) { _ in fired = true }
+        #expect(try loop.run(.noWait) == false)
+        try stream.close()
+        close(peerFD)
+        try loop.shutdown()
+    }
+
+    @Test("async: next() gives up after the read timeout, and the stream reads on", arguments: backends)
+    func readTimeout(backend: Backend) throws {
+        let loop = try Loop(backend: backend)
+        let (stream, peerFD) = try Self.pipeOnSocketPair(loop)
+        var outcomes: [String] = []
+        try loop.run {
+            var chunks = stream.chunks(readTimeout: .milliseconds(20)).makeAsyncIterator()
+            do {
+                _ = try await chunks.next()
+                outcomes.append("bytes")
+            } catch let error as UVError {
+                outcomes.append(error.name)
+            }
+            _ = write(peerFD, "late", 4)
+            let late = try await chunks.next()
+            outcomes.append(String(decoding: late ?? [], as: UTF8.self))
+            try stream.close()
+        }
+        close(peerFD)
+        #expect(outcomes == ["ETIMEDOUT", "late"])
+        try loop.shutdown()
+    }
+}

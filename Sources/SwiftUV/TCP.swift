@@ -76,14 +76,19 @@ public final class TCP: UVStream {
     }
 
     /// Binds to `address` (with `SO_REUSEADDR`). `ipv6Only` refuses IPv4
-    /// peers on an IPv6 socket.
+    /// peers on an IPv6 socket. `reusePort` sets `SO_REUSEPORT` first, so
+    /// that several listeners (one per loop, each on its own thread) share
+    /// the port and the kernel spreads connections among them: the way to
+    /// use every core (libuv 1.44.2 has no flag for it; the socket is made
+    /// here when the handle has none yet).
     ///
     /// The corresponding libuv function is `uv_tcp_bind`.
-    public func bind(_ address: SocketAddress, ipv6Only: Bool = false) throws(UVError) {
+    public func bind(_ address: SocketAddress, ipv6Only: Bool = false, reusePort: Bool = false) throws(UVError) {
         try ensureOpen("TCP.bind")
         if case .unix = address.storage {
             throw UVError.invalidArgument.with(context: "TCP.bind: a Unix path is not a TCP address")
         }
+        if reusePort { try setReusePort(for: address) }
         let status: Int32 = address.withSockAddr { sa, len in
             if let t = uvTCP { return uv_tcp_bind(t, sa, ipv6Only ? UInt32(UV_TCP_IPV6ONLY.rawValue) : 0) }
             do throws(NativeError) { try nativeTCP.bind(sa, length: len, ipv6Only: ipv6Only); return 0 } catch { return error.code }
@@ -99,8 +104,32 @@ public final class TCP: UVStream {
     override var listenContext: String { "TCP.listen(\(boundAddress.map { "\($0)" } ?? "an unbound socket"))" }
 
     /// Binds to `"host:port"`.
-    public func bind(_ address: String, ipv6Only: Bool = false) throws(UVError) {
-        try bind(SocketAddress(address), ipv6Only: ipv6Only)
+    public func bind(_ address: String, ipv6Only: Bool = false, reusePort: Bool = false) throws(UVError) {
+        try bind(SocketAddress(address), ipv6Only: ipv6Only, reusePort: reusePort)
+    }
+
+    /// Sets `SO_REUSEPORT` on the handle's socket, made now (of `address`'s
+    /// family) and adopted when the handle has none yet.
+    private func setReusePort(for address: SocketAddress) throws(UVError) {
+        let context = "TCP.bind(\(address)): SO_REUSEPORT"
+        var fd: Int32
+        do {
+            fd = try fileDescriptor()
+        } catch {
+            guard error == .badFileDescriptor else { throw error }
+            let family: Int32
+            if case .ipv6 = address.storage { family = AF_INET6 } else { family = AF_INET }
+            fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            if fd < 0 { throw UVError(code: -errno).with(context: context) }
+            do { try open(socket: fd) } catch {
+                Glibc.close(fd)
+                throw error
+            }
+        }
+        var on: Int32 = 1
+        if setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            throw UVError(code: -errno).with(context: context)
+        }
     }
 
     /// Connects to `address`; `callback` gets nil once connected, or the

@@ -36,4 +36,10 @@ struct FoundationNamesTests {
         try loop.close()
         #expect(fired)
     }
+
+    @Test("localizedDescription is the readable message, context included")
+    func localizedDescription() {
+        let error: any Error = UVError.noSuchFileOrDirectory.with(context: "fs.open(\"/tmp/missing\")")
+        #expect(error.localizedDescription == "ENOENT: no such file or directory (fs.open(\"/tmp/missing\"))")
+    }
 }

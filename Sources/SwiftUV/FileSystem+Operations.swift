@@ -8,12 +8,16 @@ import Glibc
 /// The calls themselves: each first synchronously, then with a completion
 /// (which runs on the loop thread; the call returns an `FSRequest`).
 extension FileSystem {
+    /// What a call with a completion gets, on the loop thread: its value or
+    /// its error.
     public typealias Completion<T> = (Result<T, UVError>) -> Void
 
     /// Opens a file; the descriptor. (`uv_fs_open`)
     public func open(_ path: String, flags: OpenFlags = .readOnly, mode: Int32 = 0o644) throws(UVError) -> Int32 {
         try sync(.open(path: path, flags: flags.rawValue, mode: mode)) { Int32($0.result) }
     }
+    /// `open` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func open(_ path: String, flags: OpenFlags = .readOnly, mode: Int32 = 0o644, _ completion: @escaping Completion<Int32>) throws(UVError) -> FSRequest {
         try async(.open(path: path, flags: flags.rawValue, mode: mode), { Int32($0.result) }, completion)
@@ -21,6 +25,8 @@ extension FileSystem {
 
     /// Closes a descriptor. (`uv_fs_close`)
     public func close(_ fd: Int32) throws(UVError) { try sync(.close(fd: fd)) { _ in } }
+    /// `close` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func close(_ fd: Int32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.close(fd: fd), { _ in }, completion)
@@ -35,6 +41,8 @@ extension FileSystem {
         defer { free(buffer.baseAddress) }
         return try sync(.read(fd: fd, buffer: buffer, offset: offset)) { Array(UnsafeRawBufferPointer(rebasing: buffer[0..<$0.result])) }
     }
+    /// `read` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func read(_ fd: Int32, count: Int, offset: Int64 = -1, _ completion: @escaping Completion<[UInt8]>) throws(UVError) -> FSRequest {
         let buffer = try readBuffer(count)
@@ -57,6 +65,8 @@ extension FileSystem {
         defer { owned.release() }
         return try sync(.write(fd: fd, buffers: [owned.rawBuffer], offset: offset)) { $0.result }
     }
+    /// `write` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func write<Bytes: Collection>(_ fd: Int32, _ bytes: Bytes, offset: Int64 = -1, _ completion: @escaping Completion<Int>) throws(UVError) -> FSRequest
     where Bytes.Element == UInt8 {
@@ -66,6 +76,8 @@ extension FileSystem {
 
     /// (`uv_fs_unlink`)
     public func unlink(_ path: String) throws(UVError) { try sync(.unlink(path: path)) { _ in } }
+    /// `unlink` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func unlink(_ path: String, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.unlink(path: path), { _ in }, completion)
@@ -73,6 +85,8 @@ extension FileSystem {
 
     /// (`uv_fs_mkdir`)
     public func mkdir(_ path: String, mode: Int32 = 0o755) throws(UVError) { try sync(.mkdir(path: path, mode: mode)) { _ in } }
+    /// `mkdir` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func mkdir(_ path: String, mode: Int32 = 0o755, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.mkdir(path: path, mode: mode), { _ in }, completion)
@@ -81,6 +95,8 @@ extension FileSystem {
     /// Makes a unique directory from a template ending in `XXXXXX`; its
     /// path. (`uv_fs_mkdtemp`)
     public func mkdtemp(_ template: String) throws(UVError) -> String { try sync(.mkdtemp(template: template)) { $0.string ?? "" } }
+    /// `mkdtemp` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func mkdtemp(_ template: String, _ completion: @escaping Completion<String>) throws(UVError) -> FSRequest {
         try async(.mkdtemp(template: template), { $0.string ?? "" }, completion)
@@ -88,6 +104,8 @@ extension FileSystem {
 
     /// (`uv_fs_rmdir`)
     public func rmdir(_ path: String) throws(UVError) { try sync(.rmdir(path: path)) { _ in } }
+    /// `rmdir` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func rmdir(_ path: String, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.rmdir(path: path), { _ in }, completion)
@@ -96,6 +114,8 @@ extension FileSystem {
     /// The entries of a directory, without `.` and `..`, sorted by name.
     /// (`uv_fs_scandir`)
     public func scandir(_ path: String) throws(UVError) -> [DirectoryEntry] { try sync(.scandir(path: path)) { $0.entries ?? [] } }
+    /// `scandir` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func scandir(_ path: String, _ completion: @escaping Completion<[DirectoryEntry]>) throws(UVError) -> FSRequest {
         try async(.scandir(path: path), { $0.entries ?? [] }, completion)
@@ -103,6 +123,8 @@ extension FileSystem {
 
     /// (`uv_fs_stat`)
     public func stat(_ path: String) throws(UVError) -> FileStat { try sync(.stat(path: path)) { $0.stat! } }
+    /// `stat` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func stat(_ path: String, _ completion: @escaping Completion<FileStat>) throws(UVError) -> FSRequest {
         try async(.stat(path: path), { $0.stat! }, completion)
@@ -110,6 +132,8 @@ extension FileSystem {
 
     /// (`uv_fs_fstat`)
     public func fstat(_ fd: Int32) throws(UVError) -> FileStat { try sync(.fstat(fd: fd)) { $0.stat! } }
+    /// `fstat` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func fstat(_ fd: Int32, _ completion: @escaping Completion<FileStat>) throws(UVError) -> FSRequest {
         try async(.fstat(fd: fd), { $0.stat! }, completion)
@@ -117,6 +141,8 @@ extension FileSystem {
 
     /// (`uv_fs_lstat`)
     public func lstat(_ path: String) throws(UVError) -> FileStat { try sync(.lstat(path: path)) { $0.stat! } }
+    /// `lstat` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func lstat(_ path: String, _ completion: @escaping Completion<FileStat>) throws(UVError) -> FSRequest {
         try async(.lstat(path: path), { $0.stat! }, completion)
@@ -124,6 +150,8 @@ extension FileSystem {
 
     /// (`uv_fs_rename`)
     public func rename(_ path: String, to newPath: String) throws(UVError) { try sync(.rename(path: path, newPath: newPath)) { _ in } }
+    /// `rename` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func rename(_ path: String, to newPath: String, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.rename(path: path, newPath: newPath), { _ in }, completion)
@@ -131,6 +159,8 @@ extension FileSystem {
 
     /// (`uv_fs_fsync`)
     public func fsync(_ fd: Int32) throws(UVError) { try sync(.fsync(fd: fd)) { _ in } }
+    /// `fsync` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func fsync(_ fd: Int32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.fsync(fd: fd), { _ in }, completion)
@@ -138,6 +168,8 @@ extension FileSystem {
 
     /// (`uv_fs_fdatasync`)
     public func fdatasync(_ fd: Int32) throws(UVError) { try sync(.fdatasync(fd: fd)) { _ in } }
+    /// `fdatasync` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func fdatasync(_ fd: Int32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.fdatasync(fd: fd), { _ in }, completion)
@@ -145,6 +177,8 @@ extension FileSystem {
 
     /// (`uv_fs_ftruncate`)
     public func ftruncate(_ fd: Int32, length: Int64) throws(UVError) { try sync(.ftruncate(fd: fd, length: length)) { _ in } }
+    /// `ftruncate` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func ftruncate(_ fd: Int32, length: Int64, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.ftruncate(fd: fd, length: length), { _ in }, completion)
@@ -152,6 +186,8 @@ extension FileSystem {
 
     /// Checks access with `R_OK`, `W_OK`, `X_OK` or `F_OK`. (`uv_fs_access`)
     public func access(_ path: String, mode: Int32 = F_OK) throws(UVError) { try sync(.access(path: path, mode: mode)) { _ in } }
+    /// `access` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func access(_ path: String, mode: Int32 = F_OK, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.access(path: path, mode: mode), { _ in }, completion)
@@ -159,6 +195,8 @@ extension FileSystem {
 
     /// (`uv_fs_chmod`)
     public func chmod(_ path: String, mode: Int32) throws(UVError) { try sync(.chmod(path: path, mode: mode)) { _ in } }
+    /// `chmod` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func chmod(_ path: String, mode: Int32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.chmod(path: path, mode: mode), { _ in }, completion)
@@ -166,6 +204,8 @@ extension FileSystem {
 
     /// (`uv_fs_fchmod`)
     public func fchmod(_ fd: Int32, mode: Int32) throws(UVError) { try sync(.fchmod(fd: fd, mode: mode)) { _ in } }
+    /// `fchmod` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func fchmod(_ fd: Int32, mode: Int32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.fchmod(fd: fd, mode: mode), { _ in }, completion)
@@ -173,6 +213,8 @@ extension FileSystem {
 
     /// The target of a symbolic link. (`uv_fs_readlink`)
     public func readlink(_ path: String) throws(UVError) -> String { try sync(.readlink(path: path)) { $0.string ?? "" } }
+    /// `readlink` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func readlink(_ path: String, _ completion: @escaping Completion<String>) throws(UVError) -> FSRequest {
         try async(.readlink(path: path), { $0.string ?? "" }, completion)
@@ -180,6 +222,8 @@ extension FileSystem {
 
     /// The canonical absolute path. (`uv_fs_realpath`)
     public func realpath(_ path: String) throws(UVError) -> String { try sync(.realpath(path: path)) { $0.string ?? "" } }
+    /// `realpath` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func realpath(_ path: String, _ completion: @escaping Completion<String>) throws(UVError) -> FSRequest {
         try async(.realpath(path: path), { $0.string ?? "" }, completion)
@@ -187,6 +231,8 @@ extension FileSystem {
 
     /// Makes `path` a symbolic link to `target`. (`uv_fs_symlink`)
     public func symlink(_ target: String, at path: String) throws(UVError) { try sync(.symlink(path: target, newPath: path)) { _ in } }
+    /// `symlink` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func symlink(_ target: String, at path: String, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.symlink(path: target, newPath: path), { _ in }, completion)
@@ -194,6 +240,8 @@ extension FileSystem {
 
     /// Makes `newPath` a hard link to `path`. (`uv_fs_link`)
     public func link(_ path: String, to newPath: String) throws(UVError) { try sync(.link(path: path, newPath: newPath)) { _ in } }
+    /// `link` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func link(_ path: String, to newPath: String, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.link(path: path, newPath: newPath), { _ in }, completion)
@@ -204,6 +252,8 @@ extension FileSystem {
     public func copyfile(_ path: String, to newPath: String, exclusive: Bool = false) throws(UVError) {
         try sync(.copyfile(path: path, newPath: newPath, exclusive: exclusive)) { _ in }
     }
+    /// `copyfile` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func copyfile(_ path: String, to newPath: String, exclusive: Bool = false, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.copyfile(path: path, newPath: newPath, exclusive: exclusive), { _ in }, completion)
@@ -214,6 +264,8 @@ extension FileSystem {
     public func mkstemp(_ template: String) throws(UVError) -> (fd: Int32, path: String) {
         try sync(.mkstemp(template: template)) { (Int32($0.result), $0.string ?? "") }
     }
+    /// `mkstemp` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func mkstemp(_ template: String, _ completion: @escaping Completion<(fd: Int32, path: String)>) throws(UVError) -> FSRequest {
         try async(.mkstemp(template: template), { (Int32($0.result), $0.string ?? "") }, completion)
@@ -223,6 +275,8 @@ extension FileSystem {
     public func opendir(_ path: String) throws(UVError) -> Directory {
         try sync(.opendir(path: path)) { Directory(fs: self, pointer: $0.dir!) }
     }
+    /// `opendir` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func opendir(_ path: String, _ completion: @escaping Completion<Directory>) throws(UVError) -> FSRequest {
         try async(.opendir(path: path), { Directory(fs: self, pointer: $0.dir!) }, completion)
@@ -230,6 +284,8 @@ extension FileSystem {
 
     /// (`uv_fs_statfs`)
     public func statfs(_ path: String) throws(UVError) -> FileSystemStats { try sync(.statfs(path: path)) { $0.statfs! } }
+    /// `statfs` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func statfs(_ path: String, _ completion: @escaping Completion<FileSystemStats>) throws(UVError) -> FSRequest {
         try async(.statfs(path: path), { $0.statfs! }, completion)
@@ -240,6 +296,8 @@ extension FileSystem {
     public func sendfile(to output: Int32, from input: Int32, offset: Int64, length: Int) throws(UVError) -> Int {
         try sync(.sendfile(out: output, in: input, offset: offset, length: length)) { $0.result }
     }
+    /// `sendfile` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func sendfile(to output: Int32, from input: Int32, offset: Int64, length: Int, _ completion: @escaping Completion<Int>) throws(UVError) -> FSRequest {
         try async(.sendfile(out: output, in: input, offset: offset, length: length), { $0.result }, completion)
@@ -250,6 +308,8 @@ extension FileSystem {
     public func utime(_ path: String, accessed: Double, modified: Double) throws(UVError) {
         try sync(.utime(path: path, atime: accessed, mtime: modified)) { _ in }
     }
+    /// `utime` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func utime(_ path: String, accessed: Double, modified: Double, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.utime(path: path, atime: accessed, mtime: modified), { _ in }, completion)
@@ -259,6 +319,8 @@ extension FileSystem {
     public func futime(_ fd: Int32, accessed: Double, modified: Double) throws(UVError) {
         try sync(.futime(fd: fd, atime: accessed, mtime: modified)) { _ in }
     }
+    /// `futime` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func futime(_ fd: Int32, accessed: Double, modified: Double, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.futime(fd: fd, atime: accessed, mtime: modified), { _ in }, completion)
@@ -268,6 +330,8 @@ extension FileSystem {
     public func lutime(_ path: String, accessed: Double, modified: Double) throws(UVError) {
         try sync(.lutime(path: path, atime: accessed, mtime: modified)) { _ in }
     }
+    /// `lutime` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func lutime(_ path: String, accessed: Double, modified: Double, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.lutime(path: path, atime: accessed, mtime: modified), { _ in }, completion)
@@ -275,6 +339,8 @@ extension FileSystem {
 
     /// (`uv_fs_chown`)
     public func chown(_ path: String, uid: UInt32, gid: UInt32) throws(UVError) { try sync(.chown(path: path, uid: uid, gid: gid)) { _ in } }
+    /// `chown` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func chown(_ path: String, uid: UInt32, gid: UInt32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.chown(path: path, uid: uid, gid: gid), { _ in }, completion)
@@ -282,6 +348,8 @@ extension FileSystem {
 
     /// (`uv_fs_fchown`)
     public func fchown(_ fd: Int32, uid: UInt32, gid: UInt32) throws(UVError) { try sync(.fchown(fd: fd, uid: uid, gid: gid)) { _ in } }
+    /// `fchown` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func fchown(_ fd: Int32, uid: UInt32, gid: UInt32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.fchown(fd: fd, uid: uid, gid: gid), { _ in }, completion)
@@ -289,6 +357,8 @@ extension FileSystem {
 
     /// (`uv_fs_lchown`)
     public func lchown(_ path: String, uid: UInt32, gid: UInt32) throws(UVError) { try sync(.lchown(path: path, uid: uid, gid: gid)) { _ in } }
+    /// `lchown` on the thread pool: `completion` gets the result on the loop
+    /// thread; the returned request can be cancelled while it waits.
     @discardableResult
     public func lchown(_ path: String, uid: UInt32, gid: UInt32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.lchown(path: path, uid: uid, gid: gid), { _ in }, completion)

@@ -7,20 +7,45 @@ import Glibc
 
 /// File metadata (`uv_stat_t`).
 public struct FileStat: Sendable, Equatable {
-    public var device: UInt64, mode: UInt64, linkCount: UInt64, uid: UInt64, gid: UInt64
-    public var specialDevice: UInt64, inode: UInt64, size: UInt64, blockSize: UInt64, blocks: UInt64
-    /// Seconds and nanoseconds since the epoch.
+    /// The device holding the file (`st_dev`).
+    public var device: UInt64
+    /// The file's type and permission bits (`st_mode`).
+    public var mode: UInt64
+    /// How many hard links name the file (`st_nlink`).
+    public var linkCount: UInt64
+    /// The owner's user id (`st_uid`).
+    public var uid: UInt64
+    /// The owner's group id (`st_gid`).
+    public var gid: UInt64
+    /// The device a device file stands for (`st_rdev`).
+    public var specialDevice: UInt64
+    /// The file's inode number (`st_ino`).
+    public var inode: UInt64
+    /// The size in bytes (`st_size`).
+    public var size: UInt64
+    /// The preferred size of an I/O block (`st_blksize`).
+    public var blockSize: UInt64
+    /// How many 512-byte blocks the file takes (`st_blocks`).
+    public var blocks: UInt64
+    /// The last access: seconds and nanoseconds since the epoch.
     public var accessed: (seconds: Int64, nanoseconds: Int64)
+    /// The last change of the contents, since the epoch.
     public var modified: (seconds: Int64, nanoseconds: Int64)
+    /// The last change of the metadata, since the epoch.
     public var changed: (seconds: Int64, nanoseconds: Int64)
+    /// The creation, since the epoch, where the file system records it.
     public var born: (seconds: Int64, nanoseconds: Int64)
 
+    /// Whether the file is a directory.
     public var isDirectory: Bool { mode & 0o170000 == 0o040000 }
+    /// Whether the file is a regular file.
     public var isRegularFile: Bool { mode & 0o170000 == 0o100000 }
+    /// Whether the file is a symbolic link (from `lstat`).
     public var isSymbolicLink: Bool { mode & 0o170000 == 0o120000 }
     /// The permission bits.
     public var permissions: Int32 { Int32(mode & 0o7777) }
 
+    /// Whether every field is the same.
     public static func == (a: FileStat, b: FileStat) -> Bool {
         a.device == b.device && a.mode == b.mode && a.linkCount == b.linkCount && a.uid == b.uid && a.gid == b.gid
             && a.specialDevice == b.specialDevice && a.inode == b.inode && a.size == b.size
@@ -154,17 +179,29 @@ public struct DirectoryEntry: Sendable, Hashable {
 
 /// Flags for `open` (`UV_FS_O_*`, which are the system's `O_*` on Linux).
 public struct OpenFlags: OptionSet, Sendable {
+    /// The `O_*` bits given to `open(2)`.
     public let rawValue: Int32
+    /// Flags from `O_*` bits.
     public init(rawValue: Int32) { self.rawValue = rawValue }
+    /// Reading only (`O_RDONLY`, no bit): the default.
     public static let readOnly = OpenFlags([])
+    /// Writing only (`O_WRONLY`).
     public static let writeOnly = OpenFlags(rawValue: O_WRONLY)
+    /// Reading and writing (`O_RDWR`).
     public static let readWrite = OpenFlags(rawValue: O_RDWR)
+    /// Make the file if it does not exist, with the call's mode (`O_CREAT`).
     public static let create = OpenFlags(rawValue: O_CREAT)
+    /// With `create`, fail with `UVError.fileExists` if it exists (`O_EXCL`).
     public static let exclusive = OpenFlags(rawValue: O_EXCL)
+    /// Empty the file on open (`O_TRUNC`).
     public static let truncate = OpenFlags(rawValue: O_TRUNC)
+    /// Every write goes to the end of the file (`O_APPEND`).
     public static let append = OpenFlags(rawValue: O_APPEND)
+    /// Fail unless the path is a directory (`O_DIRECTORY`).
     public static let directory = OpenFlags(rawValue: O_DIRECTORY)
+    /// Fail on a symbolic link instead of following it (`O_NOFOLLOW`).
     public static let noFollow = OpenFlags(rawValue: O_NOFOLLOW)
+    /// Each write returns once the data and metadata are on disk (`O_SYNC`).
     public static let sync = OpenFlags(rawValue: O_SYNC)
 }
 

@@ -7,7 +7,34 @@ import Glibc
 
 /// The kind of a handle (`uv_handle_type`).
 public enum HandleType: String, Sendable {
-    case timer, idle, prepare, check, async, signal, tcp, pipe, udp, poll, tty, process, fsEvent, fsPoll
+    /// A ``UVTimer`` (`UV_TIMER`).
+    case timer
+    /// An ``Idle`` watcher (`UV_IDLE`).
+    case idle
+    /// A ``Prepare`` watcher (`UV_PREPARE`).
+    case prepare
+    /// A ``Check`` watcher (`UV_CHECK`).
+    case check
+    /// An ``Async`` handle (`UV_ASYNC`).
+    case async
+    /// A ``Signal`` watcher (`UV_SIGNAL`).
+    case signal
+    /// A ``TCP`` stream (`UV_TCP`).
+    case tcp
+    /// A ``UVPipe`` (`UV_NAMED_PIPE`).
+    case pipe
+    /// A ``UDP`` socket (`UV_UDP`).
+    case udp
+    /// A ``Poll`` handle (`UV_POLL`).
+    case poll
+    /// A ``TTY`` (`UV_TTY`).
+    case tty
+    /// A ``UVProcess`` (`UV_PROCESS`).
+    case process
+    /// An ``FSEvent`` watcher (`UV_FS_EVENT`).
+    case fsEvent
+    /// An ``FSPoll`` watcher (`UV_FS_POLL`).
+    case fsPoll
     /// Not a handle: what `guessHandle` says of a regular file or a device.
     case file
 }

@@ -26,9 +26,20 @@ public enum System {
 
     /// One CPU (`uv_cpu_info_t`); times in milliseconds.
     public struct CPU: Sendable {
+        /// The model name the kernel gives.
         public let model: String
+        /// The clock speed in MHz.
         public let speed: Int
-        public let user: UInt64, nice: UInt64, system: UInt64, idle: UInt64, irq: UInt64
+        /// Time in user mode.
+        public let user: UInt64
+        /// Time in user mode at a lowered priority.
+        public let nice: UInt64
+        /// Time in kernel mode.
+        public let system: UInt64
+        /// Time idle.
+        public let idle: UInt64
+        /// Time serving interrupts.
+        public let irq: UInt64
     }
 
     /// The CPUs (`uv_cpu_info`).
@@ -47,10 +58,15 @@ public enum System {
 
     /// A network interface address (`uv_interface_address_t`).
     public struct InterfaceAddress: Sendable {
+        /// The interface's name (`lo`, `eth0`).
         public let name: String
+        /// The hardware (MAC) address, six bytes.
         public let physicalAddress: [UInt8]
+        /// Whether it is a loopback interface.
         public let isInternal: Bool
+        /// The address (port 0), if the family is IPv4 or IPv6.
         public let address: SocketAddress?
+        /// The netmask, as an address.
         public let netmask: SocketAddress?
     }
 
@@ -162,11 +178,22 @@ public enum System {
 
     /// Resource usage of this process (`uv_getrusage`); times in seconds.
     public struct ResourceUsage: Sendable {
-        public let userTime: Double, systemTime: Double
+        /// CPU time in user mode.
+        public let userTime: Double
+        /// CPU time in kernel mode.
+        public let systemTime: Double
+        /// The largest resident set so far.
         public let maxResidentKilobytes: UInt64
-        public let minorFaults: UInt64, majorFaults: UInt64
-        public let voluntarySwitches: UInt64, involuntarySwitches: UInt64
+        /// Page faults served without I/O.
+        public let minorFaults: UInt64
+        /// Page faults that needed I/O.
+        public let majorFaults: UInt64
+        /// Times the process gave up the CPU (waiting for something).
+        public let voluntarySwitches: UInt64
+        /// Times the process was preempted.
+        public let involuntarySwitches: UInt64
     }
+    /// This process's resource usage (`uv_getrusage`).
     public static func resourceUsage() throws(UVError) -> ResourceUsage {
         var r = uv_rusage_t()
         try check(uv_getrusage(&r))

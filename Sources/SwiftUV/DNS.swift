@@ -7,6 +7,7 @@ import Glibc
 
 /// One result of a name lookup (`struct addrinfo`).
 public struct AddressInfo: Sendable, Hashable {
+    /// The address found, with the service's port.
     public let address: SocketAddress
     /// `SOCK_STREAM`, `SOCK_DGRAM`, ...
     public let socketType: Int32
@@ -18,12 +19,16 @@ public struct AddressInfo: Sendable, Hashable {
 
 /// What a lookup should return (the hints of `getaddrinfo`).
 public struct AddressHints: Sendable {
+    /// The address family wanted: `AF_INET`, `AF_INET6` or `AF_UNSPEC` (any).
     public var family: Int32
+    /// The socket type wanted (`SOCK_STREAM`, `SOCK_DGRAM`), or 0 for any.
     public var socketType: Int32
+    /// The protocol wanted (`IPPROTO_TCP`, `IPPROTO_UDP`), or 0 for any.
     public var `protocol`: Int32
     /// `AI_*` flags.
     public var flags: Int32
 
+    /// Hints for `getaddrinfo`; the defaults ask for everything.
     public init(family: Int32 = AF_UNSPEC, socketType: Int32 = 0, protocol: Int32 = 0, flags: Int32 = 0) {
         self.family = family
         self.socketType = socketType
@@ -52,6 +57,7 @@ public final class DNSRequest {
 
     @exclusivity(unchecked)
     var core: Core?
+    /// The loop this runs on.
     public let loop: Loop
 
     init(loop: Loop) { self.loop = loop }

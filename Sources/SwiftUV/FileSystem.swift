@@ -71,8 +71,20 @@ public struct FileStat: Sendable, Equatable {
 
 /// File system statistics (`uv_statfs_t`).
 public struct FileSystemStats: Sendable, Equatable {
-    public let type: UInt64, blockSize: UInt64, blocks: UInt64, freeBlocks: UInt64
-    public let availableBlocks: UInt64, files: UInt64, freeFiles: UInt64
+    /// The file system's type, a magic number (`f_type`).
+    public let type: UInt64
+    /// The block size in bytes (`f_bsize`).
+    public let blockSize: UInt64
+    /// The size in blocks (`f_blocks`).
+    public let blocks: UInt64
+    /// Free blocks (`f_bfree`).
+    public let freeBlocks: UInt64
+    /// Free blocks an unprivileged user may use (`f_bavail`).
+    public let availableBlocks: UInt64
+    /// Inodes in all (`f_files`).
+    public let files: UInt64
+    /// Free inodes (`f_ffree`).
+    public let freeFiles: UInt64
 }
 
 /// A directory opened for reading in batches (`uv_dir_t`). Close it when
@@ -171,9 +183,26 @@ public final class Directory {
 public struct DirectoryEntry: Sendable, Hashable {
     /// `uv_dirent_type_t`.
     public enum Kind: Int32, Sendable {
-        case unknown = 0, file, directory, link, fifo, socket, characterDevice, blockDevice
+        /// The file system did not say (`UV_DIRENT_UNKNOWN`).
+        case unknown = 0
+        /// A regular file.
+        case file
+        /// A directory.
+        case directory
+        /// A symbolic link.
+        case link
+        /// A named pipe.
+        case fifo
+        /// A Unix socket.
+        case socket
+        /// A character device.
+        case characterDevice
+        /// A block device.
+        case blockDevice
     }
+    /// The entry's name within its directory.
     public let name: String
+    /// What the entry is.
     public let kind: Kind
 }
 
@@ -214,6 +243,7 @@ public final class FSRequest {
     }
     @exclusivity(unchecked)
     fileprivate var core: Core?
+    /// The loop this runs on.
     public let loop: Loop
 
     fileprivate init(loop: Loop) { self.loop = loop }
@@ -236,6 +266,7 @@ public final class FSRequest {
 /// the thread pool and calls back on the loop thread), as libuv's `uv_fs_*`
 /// with and without a callback. Get one with `loop.fs`.
 public struct FileSystem {
+    /// The loop this runs on.
     public let loop: Loop
 
     // MARK: Engine

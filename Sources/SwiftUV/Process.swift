@@ -26,12 +26,15 @@ public struct ProcessOptions {
     public var arguments: [String]
     /// `KEY=value` entries; nil inherits this process's environment.
     public var environment: [String]?
+    /// The child's working folder; nil keeps this process's.
     public var workingDirectory: String?
     /// Descriptors 0, 1, 2, ... of the child.
     public var stdio: [StdioOption]
     /// In a session of its own, so that it can outlive its parent.
     public var detached: Bool
+    /// The user id the child runs as (`UV_PROCESS_SETUID`); nil keeps ours.
     public var uid: UInt32?
+    /// The group id the child runs as (`UV_PROCESS_SETGID`); nil keeps ours.
     public var gid: UInt32?
 
     /// Refuses a NUL byte in the program, an argument, an environment entry
@@ -79,6 +82,8 @@ public struct ProcessOptions {
         }
     }
 
+    /// Options to run `file`; `arguments` default to `[file]`, stdio to
+    /// ignoring descriptors 0, 1 and 2.
     public init(file: String, arguments: [String]? = nil, environment: [String]? = nil, workingDirectory: String? = nil,
                 stdio: [StdioOption] = [.ignore, .ignore, .ignore], detached: Bool = false, uid: UInt32? = nil, gid: UInt32? = nil) {
         self.file = file

@@ -87,10 +87,12 @@ public struct StreamChunks: AsyncSequence {
     public struct Iterator: AsyncIteratorProtocol {
         let reader: ChunkReader
 
+        /// The next chunk; nil at EOF or once the stream is closed.
         public mutating func next() async throws -> [UInt8]? {
             try await reader.next()
         }
 
+        /// The next chunk, as `next()`.
         public mutating func next(isolation actor: isolated (any Actor)?) async throws -> [UInt8]? {
             try await reader.next()
         }
@@ -286,10 +288,12 @@ public struct Connections<Client: UVStream>: AsyncSequence {
     public struct Iterator: AsyncIteratorProtocol {
         let acceptor: Acceptor<Client>
 
+        /// The next accepted connection; nil once the listener is closed.
         public mutating func next() async throws -> Client? {
             try await acceptor.next()
         }
 
+        /// The next accepted connection, as `next()`.
         public mutating func next(isolation actor: isolated (any Actor)?) async throws -> Client? {
             try await acceptor.next()
         }

@@ -23,7 +23,9 @@ public final class TCP: UVStream {
     public enum Family: Sendable {
         /// Make the socket at bind or connect, from the address.
         case unspecified
+        /// An IPv4 socket (`AF_INET`), made at init.
         case ipv4
+        /// An IPv6 socket (`AF_INET6`), made at init.
         case ipv6
 
         var value: Int32 {

@@ -14,11 +14,13 @@ public struct UVError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What SwiftUV was doing, when it raised the error itself.
     public let context: String?
 
+    /// The error of libuv's code `code` (negative), with no context.
     public init(code: Int32) {
         self.code = code
         self.context = nil
     }
 
+    /// The error of `code` with a note on what failed.
     public init(code: Int32, context: String?) {
         self.code = code
         self.context = context
@@ -53,7 +55,9 @@ public struct UVError: Error, Hashable, Sendable, CustomStringConvertible {
         return "\(name): \(message)"
     }
 
+    /// Whether the codes are the same, whatever the contexts.
     public static func == (lhs: UVError, rhs: UVError) -> Bool { lhs.code == rhs.code }
+    /// Hashes the code only, as `==` compares it only.
     public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
     /// Lets `catch UVError.invalidArgument` and `case .busy` match by code.

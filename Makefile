@@ -3,7 +3,7 @@ SWIFT ?= swift
 # Warnings are errors: the package builds with zero warnings.
 STRICT = -Xswiftc -warnings-as-errors
 
-.PHONY: deps build test test-plain test-asan test-fuzz fuzz sanitize tsan demo coverage docs bench bench-quick clean
+.PHONY: deps build test test-plain test-readme test-asan test-fuzz fuzz sanitize tsan demo coverage docs bench bench-quick clean
 
 deps:
 	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libuv; then \
@@ -15,7 +15,7 @@ deps:
 build: deps
 	$(SWIFT) build $(STRICT)
 
-test: deps build test-plain test-fuzz test-asan
+test: deps build test-plain test-readme test-fuzz test-asan
 
 # Each run (its build included) is stopped after 25 minutes, with every
 # thread's stack printed, if a test hangs (a plain run takes under a minute).
@@ -24,6 +24,13 @@ WATCHDOG = bash scripts/watchdog.sh 1500
 test-plain:
 	@echo "== every test, both backends (a first build takes a few minutes; the tests about a minute)"
 	$(WATCHDOG) $(SWIFT) test $(STRICT) --disable-xctest
+
+# The README's Swift examples in a package of their own that depends on this
+# one by path and imports Foundation too: they build with zero warnings, and
+# the quick start and the echo print what the README says.
+test-readme: deps
+	@echo "== the README's examples, built and run as a user's package (about a minute)"
+	$(WATCHDOG) bash scripts/readme-check.sh
 
 # The differential tester (README, "Random programs on both backends"):
 # random SwiftUV programs run on libuv and on the native engine and compared.
@@ -83,4 +90,4 @@ bench-quick: deps
 	python3 Benchmarks/run.py --quick
 
 clean:
-	rm -rf .build .build-asan .build-tsan .build-docs Benchmarks/.build-bench Benchmarks/swiftuv/.build Benchmarks/nio/.build
+	rm -rf .build .build-asan .build-tsan .build-docs .build-readme Benchmarks/.build-bench Benchmarks/swiftuv/.build Benchmarks/nio/.build

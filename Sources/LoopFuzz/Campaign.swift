@@ -102,8 +102,11 @@ public struct Campaign: Sendable {
         let next = Mutex(seeds.lowerBound)
         let report = Mutex(CampaignReport())
         let campaign = self
+        // One pool thread: jobs then finish in the order they were queued on
+        // both backends.
+        let environment = WorkerProcess.environment(setting: ["UV_THREADPOOL_SIZE": "\(poolSize)"])
         DispatchQueue.concurrentPerform(iterations: jobs) { _ in
-            let judge = Judge(campaign: campaign)
+            let judge = Judge(campaign: campaign, environment: environment)
             while true {
                 if let limit = campaign.timeLimit, Date().timeIntervalSince(start) > limit {
                     report.withLock { $0.stoppedByTimeLimit = true }
@@ -140,25 +143,24 @@ public struct Campaign: Sendable {
         guard rechecks > 0, !report.clean else { return }
         var plain = self
         plain.shrink = false
-        let judge = Judge(campaign: plain)
-        func reproduces(_ seed: UInt64, _ same: (Verdict) -> Bool) -> Bool {
-            (0..<rechecks).allSatisfy { _ in same(judge.verdict(Generator.program(seed: seed))) }
+        let judge = Judge(campaign: plain, environment: WorkerProcess.environment(setting: ["UV_THREADPOOL_SIZE": "\(poolSize)"]))
+        // Any finding counts as coming back (a divergence that crashes on a
+        // recheck is no less a finding). A divergence, crash or hang must
+        // come back every time; a native instability, which shows only in
+        // some pairs of runs, at least once.
+        func comesBack(_ seed: UInt64, everyTime: Bool) -> Bool {
+            let found = { Self.finding(seed, judge.verdict(Generator.program(seed: seed))) != nil }
+            return everyTime ? (0..<rechecks).allSatisfy { _ in found() } : (0..<rechecks).contains { _ in found() }
         }
-        func keep(_ seed: UInt64, _ finding: String, _ same: (Verdict) -> Bool) -> Bool {
-            if reproduces(seed, same) { return true }
+        func keep(_ seed: UInt64, _ finding: String, everyTime: Bool = true) -> Bool {
+            if comesBack(seed, everyTime: everyTime) { return true }
             progress("seed \(seed): \(finding) did not come back on a recheck")
             report.notReproduced.append((seed, finding))
             return false
         }
-        report.divergences = report.divergences.filter { divergence in
-            keep(divergence.original.seed, "the divergence") { if case .divergent = $0 { return true } else { return false } }
-        }
-        report.unstable = report.unstable.filter { item in
-            keep(item.seed, "the native instability") { if case .nativeUnstable = $0 { return true } else { return false } }
-        }
-        report.failures = report.failures.filter { item in
-            keep(item.seed, "the \(item.outcome == .hung ? "hang" : "crash")") { if case .failed = $0 { return true } else { return false } }
-        }
+        report.divergences = report.divergences.filter { keep($0.original.seed, "the divergence") }
+        report.unstable = report.unstable.filter { keep($0.seed, "the native instability", everyTime: false) }
+        report.failures = report.failures.filter { keep($0.seed, "the \($0.outcome == .hung ? "hang" : "crash")") }
     }
 
     static func finding(_ seed: UInt64, _ verdict: Verdict) -> String? {
@@ -196,12 +198,9 @@ final class Judge {
     let campaign: Campaign
     let worker: WorkerProcess
 
-    init(campaign: Campaign) {
+    init(campaign: Campaign, environment: [String]) {
         self.campaign = campaign
-        // One pool thread: jobs then finish in the order they were queued on
-        // both backends.
-        worker = WorkerProcess(command: campaign.workerCommand, timeout: campaign.runTimeout,
-                               environment: ["UV_THREADPOOL_SIZE": "\(campaign.poolSize)"])
+        worker = WorkerProcess(command: campaign.workerCommand, timeout: campaign.runTimeout, environment: environment)
     }
 
     /// Traces of `count` runs on `backend`, or the first failure.

@@ -42,8 +42,7 @@ public enum FuzzWorker {
 final class WorkerProcess {
     private let command: [String]
     private let timeout: Double
-    /// The worker's environment: this process's, with `environment`'s
-    /// variables set on top.
+    /// The worker's environment (`KEY=value` entries).
     private let environment: [String]
     private var pid: pid_t = 0
     private var input: Int32 = -1
@@ -51,21 +50,29 @@ final class WorkerProcess {
     private var errorFile: String
     private var buffer: [UInt8] = []
 
-    init(command: [String], timeout: Double, environment: [String: String] = [:]) {
+    /// A worker with `environment` (`KEY=value` entries; see
+    /// `environment(setting:)`).
+    init(command: [String], timeout: Double, environment: [String] = WorkerProcess.environment(setting: [:])) {
         self.command = command
         self.timeout = timeout
-        var inherited: [String] = []
-        var entry = environ
-        while let variable = entry.pointee {
-            let text = String(cString: variable)
-            if !environment.keys.contains(where: { text.hasPrefix($0 + "=") }) { inherited.append(text) }
-            entry += 1
-        }
-        self.environment = inherited + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        self.environment = environment
         errorFile = NSTemporaryDirectory() + "swiftuv-fuzz-worker-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).err"
     }
 
     deinit { stop() }
+
+    /// This process's environment with `variables` set on top. Read it once
+    /// (environ is not safe to read while another thread calls setenv).
+    static func environment(setting variables: [String: String]) -> [String] {
+        var inherited: [String] = []
+        var entry = environ
+        while let variable = entry.pointee {
+            let text = String(cString: variable)
+            if !variables.keys.contains(where: { text.hasPrefix($0 + "=") }) { inherited.append(text) }
+            entry += 1
+        }
+        return inherited + variables.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+    }
 
     /// Runs `program` on `backend` in the worker, starting one if needed.
     func run(_ program: FuzzProgram, on backend: SwiftUV.Backend) -> RunOutcome {

@@ -126,6 +126,10 @@ extension NativeEventLoop {
         } catch where error.code == -EEXIST {
             // A descriptor watched before and reactivated.
             _ = try? syscall { epoll_ctl(epollFD, EPOLL_CTL_MOD, w.fd, &e) }
+        } catch where error.code == -ENOENT {
+            // Taken out of epoll behind this watcher's back: a poll handle on
+            // the same descriptor stopped (libuv 1.44.2 aborts here).
+            _ = try? syscall { epoll_ctl(epollFD, EPOLL_CTL_ADD, w.fd, &e) }
         } catch {
             fatalError("epoll_ctl(\(w.fd)) failed: \(error.code)")
         }

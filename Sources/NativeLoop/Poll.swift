@@ -49,7 +49,10 @@ package final class NativePoll: NativeHandle {
     private func stopPolling() {
         loop.ioStop(watcher, ~0)
         markInactive()
-        loop.invalidate(fd: watcher.fd)
+        // libuv's uv__poll_stop takes the descriptor out of epoll even when
+        // a stream of the loop watches it too, which then never hears of it
+        // again (or aborts at its next change): leave that one alone.
+        if !loop.isWatched(watcher.fd) { loop.invalidate(fd: watcher.fd) }
     }
 
     /// `uv_poll_start`: replaces the events watched; 0 stops.

@@ -161,6 +161,9 @@ final class ChunkReader {
     nonisolated(nonsending)
     func next() async throws -> [UInt8]? {
         stream.loop.checkAwaitingThread("UVStream.chunks: next()")
+        if let readTimeout, readTimeout < .zero {
+            throw InputCheck.refuse("UVStream.chunks", "the read timeout \(readTimeout) is negative")
+        }
         if let chunk = take() { return chunk }
         if let done = finish() { return try done.get() }
         try startReading()

@@ -304,6 +304,8 @@ public class UVStream: Handle {
     override func releaseCallbacks() {
         readCallback = nil
         connectionCallback = nil
+        // Its onIdle may capture this stream.
+        idleWatch = nil
     }
 }
 

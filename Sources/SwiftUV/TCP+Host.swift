@@ -28,6 +28,9 @@ extension TCP {
     /// failed is closed). `completion` runs on the loop thread with the
     /// connected handle, or with the last address's error, its context
     /// naming every address tried. An empty list is `UVError.invalidArgument`.
+    /// When every address fails at once (libuv reports some errors, such as
+    /// `ENETUNREACH`, from the connect call itself), `completion` runs
+    /// before this call returns.
     public static func connect(loop: Loop, to addresses: [SocketAddress],
                                _ completion: @escaping (Result<TCP, UVError>) -> Void) throws(UVError) {
         try loop.ensureOpen("TCP.connect(to:)")

@@ -121,13 +121,23 @@ public final class TCP: UVStream {
             guard error == .badFileDescriptor else { throw error }
             let family: Int32
             if case .ipv6 = address.storage { family = AF_INET6 } else { family = AF_INET }
-            fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-            if fd < 0 { throw UVError(code: -errno).with(context: context) }
-            do { try open(socket: fd) } catch {
-                Glibc.close(fd)
+            let made = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            if made < 0 { throw UVError(code: -errno).with(context: context) }
+            // The option first: a socket the handle adopts is one that has it.
+            do { try Self.reusePort(made, context) } catch {
+                Glibc.close(made)
                 throw error
             }
+            do { try open(socket: made) } catch {
+                Glibc.close(made)
+                throw error
+            }
+            return
         }
+        try Self.reusePort(fd, context)
+    }
+
+    private static func reusePort(_ fd: Int32, _ context: String) throws(UVError) {
         var on: Int32 = 1
         if setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, socklen_t(MemoryLayout<Int32>.size)) != 0 {
             throw UVError(code: -errno).with(context: context)

@@ -200,7 +200,7 @@ struct WorkerTests {
     @Test("a worker gets the environment it is given on top of this process's")
     func environment() {
         let worker = WorkerProcess(command: ["/bin/sh", "-c", "read line; echo \"[\\\"$UV_THREADPOOL_SIZE $PATH\\\"]\""], timeout: 30,
-                                   environment: ["UV_THREADPOOL_SIZE": "1"])
+                                   environment: WorkerProcess.environment(setting: ["UV_THREADPOOL_SIZE": "1"]))
         #expect(worker.run(Self.program, on: .libuv) == .trace(["1 \(String(cString: getenv("PATH")))"]))
     }
 

@@ -160,6 +160,10 @@ struct ErrorTests {
             #expect(error.context == "fs.open(\"\(missing)\")")
             #expect(error.description == "ENOENT: no such file or directory (fs.open(\"\(missing)\"))")
         }
+        // A case with one value names it too.
+        #expect(throws: UVError.noSuchFileOrDirectory) { try loop.fs.unlink(missing) }
+        do { try loop.fs.unlink(missing) } catch { #expect(error.context == "fs.unlink(\"\(missing)\")") }
+        do { try loop.fs.close(-1) } catch { #expect(error.context == "fs.close(fd -1)") }
         var renamed: UVError?
         try loop.fs.rename(missing, to: missing + ".b") { result in
             if case .failure(let error) = result { renamed = error }

@@ -131,19 +131,20 @@ public struct Campaign: Sendable {
             }
         }
         var result = report.withLock { $0 }
-        recheck(&result, progress: progress)
+        recheck(&result, environment: environment, progress: progress)
         result.seconds = Date().timeIntervalSince(start)
         result.divergences.sort { $0.original.seed < $1.original.seed }
         return result
     }
 
-    /// Judges every finding again `rechecks` times; one that does not come
-    /// back every time moves to `notReproduced`.
-    func recheck(_ report: inout CampaignReport, progress: (String) -> Void) {
+    /// Judges every finding again `rechecks` times, with the workers'
+    /// `environment`; one that does not come back (see below) moves to
+    /// `notReproduced`.
+    func recheck(_ report: inout CampaignReport, environment: [String], progress: (String) -> Void) {
         guard rechecks > 0, !report.clean else { return }
         var plain = self
         plain.shrink = false
-        let judge = Judge(campaign: plain, environment: WorkerProcess.environment(setting: ["UV_THREADPOOL_SIZE": "\(poolSize)"]))
+        let judge = Judge(campaign: plain, environment: environment)
         // Any finding counts as coming back (a divergence that crashes on a
         // recheck is no less a finding). A divergence, crash or hang must
         // come back every time; a native instability, which shows only in

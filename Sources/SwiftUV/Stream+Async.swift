@@ -115,14 +115,19 @@ final class ChunkReader {
     private var waiter: Suspension<[UInt8]?>? {
         didSet { if waiter == nil { stopTimeout() } }
     }
-    private let readTimeout: Duration?
+    /// The read timeout in milliseconds (at least 1), or why it is refused;
+    /// nil without one.
+    private let readTimeout: Result<UInt64, UVError>?
     /// Ends a `next()` that waited `readTimeout`; made at the first wait.
     private var timeoutTimer: UVTimer?
 
     init(stream: UVStream, limit: Int, readTimeout: Duration? = nil) {
         self.stream = stream
         self.limit = limit
-        self.readTimeout = readTimeout
+        self.readTimeout = readTimeout.map { timeout in
+            if timeout < .zero { return .failure(InputCheck.refuse("UVStream.chunks", "the read timeout \(timeout) is negative")) }
+            return Result { () throws(UVError) in max(1, try SwiftUV.milliseconds(timeout)) }
+        }
         if !stream.isClosing {
             stream.closeHooks[ObjectIdentifier(self)] = { [weak self] in self?.streamClosed() }
         } else {
@@ -140,8 +145,7 @@ final class ChunkReader {
 
     /// Starts the read timeout for the waiter that just suspended.
     private func startTimeout() throws(UVError) {
-        guard let readTimeout else { return }
-        let milliseconds = max(1, try SwiftUV.milliseconds(readTimeout))
+        guard let milliseconds = try readTimeout?.get() else { return }
         if timeoutTimer == nil {
             let timer = try UVTimer(loop: stream.loop)
             try timer.unref()
@@ -161,9 +165,7 @@ final class ChunkReader {
     nonisolated(nonsending)
     func next() async throws -> [UInt8]? {
         stream.loop.checkAwaitingThread("UVStream.chunks: next()")
-        if let readTimeout, readTimeout < .zero {
-            throw InputCheck.refuse("UVStream.chunks", "the read timeout \(readTimeout) is negative")
-        }
+        if case .failure(let refused)? = readTimeout { throw refused }
         if let chunk = take() { return chunk }
         if let done = finish() { return try done.get() }
         try startReading()

@@ -412,8 +412,7 @@ final class StatusRequest {
         onComplete = nil
         let cb = callback
         callback = nil
-        guard let cb else { return }
-        if status == 0 { cb(nil) } else if let context { cb(UVError(code: status).with(context: context)) } else { cb(UVError(code: status)) }
+        cb?(status == 0 ? nil : UVError(code: status, context: context))
     }
 }
 

@@ -124,11 +124,10 @@ public final class TCP: UVStream {
             let made = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             if made < 0 { throw UVError(code: -errno).with(context: context) }
             // The option first: a socket the handle adopts is one that has it.
-            do { try Self.reusePort(made, context) } catch {
-                Glibc.close(made)
-                throw error
-            }
-            do { try open(socket: made) } catch {
+            do {
+                try Self.reusePort(made, context)
+                try open(socket: made)
+            } catch {
                 Glibc.close(made)
                 throw error
             }

@@ -276,7 +276,7 @@ public final class FuzzInterpreter {
             if action.op == .fsMkdir { try loop.fs.mkdir(path, done) } else { try loop.fs.rmdir(path, done) }
             return "ok"
         case .resolve:
-            try loop.getAddressInfo(host: "127.0.0.1", service: "\(80 + a)",
+            try loop.resolve(host: "127.0.0.1", service: "\(80 + a)",
                                     hints: AddressHints(family: AF_INET, socketType: Int32(SOCK_STREAM.rawValue))) { [unowned self] result in
                 switch result {
                 case .success(let list): self.event("dns done", "\(list.count) \(list.first.map { "\($0.address)" } ?? "")")

@@ -188,7 +188,7 @@ extension Action {
         case .fsStat: return "f = loop.fs.stat(\(a % 2 == 0 ? "existing file" : "missing file"))"
         case .fsMkdir: return "loop.fs.mkdir(d\(a))"
         case .fsRmdir: return "loop.fs.rmdir(d\(a))"
-        case .resolve: return "loop.getAddressInfo(\"127.0.0.1\", \"\(80 + a)\")"
+        case .resolve: return "loop.resolve(\"127.0.0.1\", \"\(80 + a)\")"
         case .stopLoop: return "loop.stop()"
         case .queryLoop: return "print(loop.isAlive, loop.backendTimeout)"
         case .query: return "print(\(target).isActive, .hasRef, .isClosing)"

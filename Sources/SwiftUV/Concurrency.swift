@@ -252,16 +252,16 @@ extension Loop {
     /// (`uv_getaddrinfo`). Cancelling the task while the lookup is queued
     /// cancels it (`CancellationError`).
     nonisolated(nonsending)
-    public func getAddressInfo(host: String?, service: String? = nil, hints: AddressHints? = nil) async throws -> [AddressInfo] {
-        try await awaitPoolRequest("Loop.getAddressInfo") { done in
-            try getAddressInfo(host: host, service: service, hints: hints, done)
+    public func resolve(host: String?, service: String? = nil, hints: AddressHints? = nil) async throws -> [AddressInfo] {
+        try await awaitPoolRequest("Loop.resolve") { done in
+            try resolve(host: host, service: service, hints: hints, done)
         }
     }
 
     /// The host and service names of `address` (`uv_getnameinfo`), as
-    /// `getAddressInfo`.
+    /// `resolve(host:service:hints:)`.
     nonisolated(nonsending)
-    public func getNameInfo(_ address: SocketAddress, flags: Int32 = 0) async throws -> (host: String, service: String) {
-        try await awaitPoolRequest("Loop.getNameInfo") { done in try getNameInfo(address, flags: flags, done) }
+    public func resolveName(of address: SocketAddress, flags: Int32 = 0) async throws -> (host: String, service: String) {
+        try await awaitPoolRequest("Loop.resolveName") { done in try resolveName(of: address, flags: flags, done) }
     }
 }

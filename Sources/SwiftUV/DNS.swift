@@ -113,7 +113,7 @@ extension Loop {
     /// service; an ASCII host over 255 bytes, which libuv's IDNA buffer
     /// cannot hold) and a NUL byte, which C would stop at.
     static func checkLookup(host: String?, service: String?) throws(UVError) {
-        let op = "Loop.getAddressInfo"
+        let op = "Loop.resolve"
         if host == nil && service == nil { throw InputCheck.refuse(op, "no host and no service") }
         if let host {
             try InputCheck.cString(host, op, "host")
@@ -130,9 +130,9 @@ extension Loop {
     ///
     /// The corresponding libuv function is `uv_getaddrinfo`.
     @discardableResult
-    public func getAddressInfo(host: String?, service: String? = nil, hints: AddressHints? = nil,
+    public func resolve(host: String?, service: String? = nil, hints: AddressHints? = nil,
                                _ completion: @escaping (Result<[AddressInfo], UVError>) -> Void) throws(UVError) -> DNSRequest {
-        try ensureOpen("Loop.getAddressInfo")
+        try ensureOpen("Loop.resolve")
         try Self.checkLookup(host: host, service: service)
         let request = DNSRequest(loop: self)
         switch core {
@@ -179,8 +179,8 @@ extension Loop {
     }
 
     /// Resolves on the calling thread (`uv_getaddrinfo` without a callback).
-    public func getAddressInfo(host: String?, service: String? = nil, hints: AddressHints? = nil) throws(UVError) -> [AddressInfo] {
-        try ensureOpen("Loop.getAddressInfo")
+    public func resolve(host: String?, service: String? = nil, hints: AddressHints? = nil) throws(UVError) -> [AddressInfo] {
+        try ensureOpen("Loop.resolve")
         try Self.checkLookup(host: host, service: service)
         var h = hints?.cValue ?? addrinfo()
         switch core {
@@ -204,10 +204,10 @@ extension Loop {
     ///
     /// The corresponding libuv function is `uv_getnameinfo`.
     @discardableResult
-    public func getNameInfo(_ address: SocketAddress, flags: Int32 = 0,
+    public func resolveName(of address: SocketAddress, flags: Int32 = 0,
                             _ completion: @escaping (Result<(host: String, service: String), UVError>) -> Void) throws(UVError) -> DNSRequest {
-        try ensureOpen("Loop.getNameInfo")
-        if case .unix = address.storage { throw UVError.invalidArgument.with(context: "getNameInfo: a Unix address") }
+        try ensureOpen("Loop.resolveName")
+        if case .unix = address.storage { throw UVError.invalidArgument.with(context: "Loop.resolveName: a Unix address") }
         let request = DNSRequest(loop: self)
         switch core {
         case .uv(let l):
@@ -251,9 +251,9 @@ extension Loop {
     }
 
     /// Finds the names on the calling thread (`uv_getnameinfo` without a callback).
-    public func getNameInfo(_ address: SocketAddress, flags: Int32 = 0) throws(UVError) -> (host: String, service: String) {
-        try ensureOpen("Loop.getNameInfo")
-        if case .unix = address.storage { throw UVError.invalidArgument.with(context: "getNameInfo: a Unix address") }
+    public func resolveName(of address: SocketAddress, flags: Int32 = 0) throws(UVError) -> (host: String, service: String) {
+        try ensureOpen("Loop.resolveName")
+        if case .unix = address.storage { throw UVError.invalidArgument.with(context: "Loop.resolveName: a Unix address") }
         switch core {
         case .uv(let l):
             var req = uv_getnameinfo_t()

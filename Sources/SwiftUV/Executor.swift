@@ -124,6 +124,8 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
 
     // MARK: Executor
 
+    /// Queues `job` to run on the loop thread, in order with the other
+    /// jobs and `execute` closures; callable from any thread.
     public func enqueue(_ job: consuming ExecutorJob) {
         submit(.job(UnownedJob(job)))
     }
@@ -140,6 +142,8 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
     }
     private var actorExecutorStorage: LoopActorExecutor?
 
+    /// This executor as a task executor (`withTaskExecutorPreference`,
+    /// `Task(executorPreference:)`): tasks run their code on the loop thread.
     public func asUnownedTaskExecutor() -> UnownedTaskExecutor {
         UnownedTaskExecutor(ordinary: self)
     }
@@ -148,6 +152,9 @@ public final class LoopExecutor: SerialExecutor, TaskExecutor, @unchecked Sendab
     /// to this executor).
     public func isIsolatingCurrentContext() -> Bool? { isOnLoopThread }
 
+    /// Stops the process with a message unless the calling thread is
+    /// running this executor's loop (Swift's check before it assumes
+    /// isolation).
     public func checkIsolated() {
         precondition(isOnLoopThread, "SwiftUV: expected to be on the thread running the loop of this executor")
     }

@@ -9,7 +9,9 @@ import NativeLoop
 public final class FSEvent: Handle {
     /// `uv_fs_event`.
     public struct Events: OptionSet, Sendable, Hashable {
+        /// The libuv bits.
         public let rawValue: Int32
+        /// The set with the libuv bits `rawValue`.
         public init(rawValue: Int32) { self.rawValue = rawValue }
         /// `UV_RENAME`.
         public static let rename = Events(rawValue: 1)

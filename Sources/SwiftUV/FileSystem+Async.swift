@@ -55,10 +55,10 @@ extension FileSystem {
         try await awaiting("mkdir") { done in try mkdir(path, mode: mode, done) }
     }
 
-    /// `mkdtemp` on the thread pool, awaited.
+    /// `makeTemporaryDirectory(template:)` on the thread pool, awaited.
     nonisolated(nonsending)
-    public func mkdtemp(_ template: String) async throws -> String {
-        try await awaiting("mkdtemp") { done in try mkdtemp(template, done) }
+    public func makeTemporaryDirectory(template: String) async throws -> String {
+        try await awaiting("makeTemporaryDirectory") { done in try makeTemporaryDirectory(template: template, done) }
     }
 
     /// `rmdir` on the thread pool, awaited.
@@ -73,22 +73,16 @@ extension FileSystem {
         try await awaiting("scandir") { done in try scandir(path, done) }
     }
 
-    /// `stat` on the thread pool, awaited.
+    /// `stat(_:followingSymlinks:)` on the thread pool, awaited.
     nonisolated(nonsending)
-    public func stat(_ path: String) async throws -> FileStat {
-        try await awaiting("stat") { done in try stat(path, done) }
+    public func stat(_ path: String, followingSymlinks: Bool = true) async throws -> FileStat {
+        try await awaiting("stat") { done in try stat(path, followingSymlinks: followingSymlinks, done) }
     }
 
-    /// `fstat` on the thread pool, awaited.
+    /// `stat(descriptor:)` on the thread pool, awaited.
     nonisolated(nonsending)
-    public func fstat(_ fd: Int32) async throws -> FileStat {
-        try await awaiting("fstat") { done in try fstat(fd, done) }
-    }
-
-    /// `lstat` on the thread pool, awaited.
-    nonisolated(nonsending)
-    public func lstat(_ path: String) async throws -> FileStat {
-        try await awaiting("lstat") { done in try lstat(path, done) }
+    public func stat(descriptor fd: Int32) async throws -> FileStat {
+        try await awaiting("stat") { done in try stat(descriptor: fd, done) }
     }
 
     /// `rename` on the thread pool, awaited.
@@ -97,22 +91,16 @@ extension FileSystem {
         try await awaiting("rename") { done in try rename(path, to: newPath, done) }
     }
 
-    /// `fsync` on the thread pool, awaited.
+    /// `synchronize(descriptor:dataOnly:)` on the thread pool, awaited.
     nonisolated(nonsending)
-    public func fsync(_ fd: Int32) async throws {
-        try await awaiting("fsync") { done in try fsync(fd, done) }
+    public func synchronize(descriptor fd: Int32, dataOnly: Bool = false) async throws {
+        try await awaiting("synchronize") { done in try synchronize(descriptor: fd, dataOnly: dataOnly, done) }
     }
 
-    /// `fdatasync` on the thread pool, awaited.
+    /// `truncate(descriptor:length:)` on the thread pool, awaited.
     nonisolated(nonsending)
-    public func fdatasync(_ fd: Int32) async throws {
-        try await awaiting("fdatasync") { done in try fdatasync(fd, done) }
-    }
-
-    /// `ftruncate` on the thread pool, awaited.
-    nonisolated(nonsending)
-    public func ftruncate(_ fd: Int32, length: Int64) async throws {
-        try await awaiting("ftruncate") { done in try ftruncate(fd, length: length, done) }
+    public func truncate(descriptor fd: Int32, length: Int64) async throws {
+        try await awaiting("truncate") { done in try truncate(descriptor: fd, length: length, done) }
     }
 
     /// `access` on the thread pool, awaited.
@@ -127,10 +115,10 @@ extension FileSystem {
         try await awaiting("chmod") { done in try chmod(path, mode: mode, done) }
     }
 
-    /// `fchmod` on the thread pool, awaited.
+    /// `chmod(descriptor:mode:)` on the thread pool, awaited.
     nonisolated(nonsending)
-    public func fchmod(_ fd: Int32, mode: Int32) async throws {
-        try await awaiting("fchmod") { done in try fchmod(fd, mode: mode, done) }
+    public func chmod(descriptor fd: Int32, mode: Int32) async throws {
+        try await awaiting("chmod") { done in try chmod(descriptor: fd, mode: mode, done) }
     }
 
     /// `readlink` on the thread pool, awaited.
@@ -157,16 +145,16 @@ extension FileSystem {
         try await awaiting("link") { done in try link(path, to: newPath, done) }
     }
 
-    /// `copyfile` on the thread pool, awaited.
+    /// `copyFile` on the thread pool, awaited.
     nonisolated(nonsending)
-    public func copyfile(_ path: String, to newPath: String, exclusive: Bool = false) async throws {
-        try await awaiting("copyfile") { done in try copyfile(path, to: newPath, exclusive: exclusive, done) }
+    public func copyFile(_ path: String, to newPath: String, exclusive: Bool = false) async throws {
+        try await awaiting("copyFile") { done in try copyFile(path, to: newPath, exclusive: exclusive, done) }
     }
 
-    /// `mkstemp` on the thread pool, awaited.
+    /// `makeTemporaryFile(template:)` on the thread pool, awaited.
     nonisolated(nonsending)
-    public func mkstemp(_ template: String) async throws -> (fd: Int32, path: String) {
-        try await awaiting("mkstemp") { done in try mkstemp(template, done) }
+    public func makeTemporaryFile(template: String) async throws -> (fd: Int32, path: String) {
+        try await awaiting("makeTemporaryFile") { done in try makeTemporaryFile(template: template, done) }
     }
 
     /// `opendir` on the thread pool, awaited.
@@ -187,40 +175,28 @@ extension FileSystem {
         try await awaiting("sendfile") { done in try sendfile(to: output, from: input, offset: offset, length: length, done) }
     }
 
-    /// `utime` on the thread pool, awaited.
+    /// `utime(_:accessed:modified:followingSymlinks:)` on the thread pool, awaited.
     nonisolated(nonsending)
-    public func utime(_ path: String, accessed: Double, modified: Double) async throws {
-        try await awaiting("utime") { done in try utime(path, accessed: accessed, modified: modified, done) }
+    public func utime(_ path: String, accessed: Double, modified: Double, followingSymlinks: Bool = true) async throws {
+        try await awaiting("utime") { done in try utime(path, accessed: accessed, modified: modified, followingSymlinks: followingSymlinks, done) }
     }
 
-    /// `futime` on the thread pool, awaited.
+    /// `utime(descriptor:accessed:modified:)` on the thread pool, awaited.
     nonisolated(nonsending)
-    public func futime(_ fd: Int32, accessed: Double, modified: Double) async throws {
-        try await awaiting("futime") { done in try futime(fd, accessed: accessed, modified: modified, done) }
+    public func utime(descriptor fd: Int32, accessed: Double, modified: Double) async throws {
+        try await awaiting("utime") { done in try utime(descriptor: fd, accessed: accessed, modified: modified, done) }
     }
 
-    /// `lutime` on the thread pool, awaited.
+    /// `chown(_:uid:gid:followingSymlinks:)` on the thread pool, awaited.
     nonisolated(nonsending)
-    public func lutime(_ path: String, accessed: Double, modified: Double) async throws {
-        try await awaiting("lutime") { done in try lutime(path, accessed: accessed, modified: modified, done) }
+    public func chown(_ path: String, uid: UInt32, gid: UInt32, followingSymlinks: Bool = true) async throws {
+        try await awaiting("chown") { done in try chown(path, uid: uid, gid: gid, followingSymlinks: followingSymlinks, done) }
     }
 
-    /// `chown` on the thread pool, awaited.
+    /// `chown(descriptor:uid:gid:)` on the thread pool, awaited.
     nonisolated(nonsending)
-    public func chown(_ path: String, uid: UInt32, gid: UInt32) async throws {
-        try await awaiting("chown") { done in try chown(path, uid: uid, gid: gid, done) }
-    }
-
-    /// `fchown` on the thread pool, awaited.
-    nonisolated(nonsending)
-    public func fchown(_ fd: Int32, uid: UInt32, gid: UInt32) async throws {
-        try await awaiting("fchown") { done in try fchown(fd, uid: uid, gid: gid, done) }
-    }
-
-    /// `lchown` on the thread pool, awaited.
-    nonisolated(nonsending)
-    public func lchown(_ path: String, uid: UInt32, gid: UInt32) async throws {
-        try await awaiting("lchown") { done in try lchown(path, uid: uid, gid: gid, done) }
+    public func chown(descriptor fd: Int32, uid: UInt32, gid: UInt32) async throws {
+        try await awaiting("chown") { done in try chown(descriptor: fd, uid: uid, gid: gid, done) }
     }
 
     /// The whole content of a file, read on the thread pool (open, read

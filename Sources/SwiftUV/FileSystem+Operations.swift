@@ -92,13 +92,17 @@ extension FileSystem {
         try async(.mkdir(path: path, mode: mode), { _ in }, completion)
     }
 
-    /// Makes a unique directory from a template ending in `XXXXXX`; its
-    /// path. (`uv_fs_mkdtemp`)
-    public func mkdtemp(_ template: String) throws(UVError) -> String { try sync(.mkdtemp(template: template)) { $0.string ?? "" } }
-    /// `mkdtemp` on the thread pool: `completion` gets the result on the loop
+    /// Makes a unique directory from a template whose last six characters
+    /// are `XXXXXX`; its path.
+    ///
+    /// The corresponding libuv function is `uv_fs_mkdtemp`.
+    public func makeTemporaryDirectory(template: String) throws(UVError) -> String {
+        try sync(.mkdtemp(template: template)) { $0.string ?? "" }
+    }
+    /// `makeTemporaryDirectory(template:)` on the thread pool: `completion` gets the result on the loop
     /// thread; the returned request can be cancelled while it waits.
     @discardableResult
-    public func mkdtemp(_ template: String, _ completion: @escaping Completion<String>) throws(UVError) -> FSRequest {
+    public func makeTemporaryDirectory(template: String, _ completion: @escaping Completion<String>) throws(UVError) -> FSRequest {
         try async(.mkdtemp(template: template), { $0.string ?? "" }, completion)
     }
 
@@ -121,31 +125,29 @@ extension FileSystem {
         try async(.scandir(path: path), { $0.entries ?? [] }, completion)
     }
 
-    /// (`uv_fs_stat`)
-    public func stat(_ path: String) throws(UVError) -> FileStat { try sync(.stat(path: path)) { $0.stat! } }
-    /// `stat` on the thread pool: `completion` gets the result on the loop
+    /// The status of the file at `path`; with `followingSymlinks: false`, of
+    /// a symbolic link itself rather than its target.
+    ///
+    /// The corresponding libuv functions are `uv_fs_stat` and `uv_fs_lstat`.
+    public func stat(_ path: String, followingSymlinks: Bool = true) throws(UVError) -> FileStat {
+        try sync(followingSymlinks ? .stat(path: path) : .lstat(path: path)) { $0.stat! }
+    }
+    /// `stat(_:followingSymlinks:)` on the thread pool: `completion` gets the result on the loop
     /// thread; the returned request can be cancelled while it waits.
     @discardableResult
-    public func stat(_ path: String, _ completion: @escaping Completion<FileStat>) throws(UVError) -> FSRequest {
-        try async(.stat(path: path), { $0.stat! }, completion)
+    public func stat(_ path: String, followingSymlinks: Bool = true, _ completion: @escaping Completion<FileStat>) throws(UVError) -> FSRequest {
+        try async(followingSymlinks ? .stat(path: path) : .lstat(path: path), { $0.stat! }, completion)
     }
 
-    /// (`uv_fs_fstat`)
-    public func fstat(_ fd: Int32) throws(UVError) -> FileStat { try sync(.fstat(fd: fd)) { $0.stat! } }
-    /// `fstat` on the thread pool: `completion` gets the result on the loop
+    /// The status of the open file `descriptor`.
+    ///
+    /// The corresponding libuv function is `uv_fs_fstat`.
+    public func stat(descriptor fd: Int32) throws(UVError) -> FileStat { try sync(.fstat(fd: fd)) { $0.stat! } }
+    /// `stat(descriptor:)` on the thread pool: `completion` gets the result on the loop
     /// thread; the returned request can be cancelled while it waits.
     @discardableResult
-    public func fstat(_ fd: Int32, _ completion: @escaping Completion<FileStat>) throws(UVError) -> FSRequest {
+    public func stat(descriptor fd: Int32, _ completion: @escaping Completion<FileStat>) throws(UVError) -> FSRequest {
         try async(.fstat(fd: fd), { $0.stat! }, completion)
-    }
-
-    /// (`uv_fs_lstat`)
-    public func lstat(_ path: String) throws(UVError) -> FileStat { try sync(.lstat(path: path)) { $0.stat! } }
-    /// `lstat` on the thread pool: `completion` gets the result on the loop
-    /// thread; the returned request can be cancelled while it waits.
-    @discardableResult
-    public func lstat(_ path: String, _ completion: @escaping Completion<FileStat>) throws(UVError) -> FSRequest {
-        try async(.lstat(path: path), { $0.stat! }, completion)
     }
 
     /// (`uv_fs_rename`)
@@ -157,30 +159,29 @@ extension FileSystem {
         try async(.rename(path: path, newPath: newPath), { _ in }, completion)
     }
 
-    /// (`uv_fs_fsync`)
-    public func fsync(_ fd: Int32) throws(UVError) { try sync(.fsync(fd: fd)) { _ in } }
-    /// `fsync` on the thread pool: `completion` gets the result on the loop
+    /// Flushes the open file `descriptor`'s data and metadata to the
+    /// device; with `dataOnly`, its data and only the metadata needed to
+    /// read it back.
+    ///
+    /// The corresponding libuv functions are `uv_fs_fsync` and `uv_fs_fdatasync`.
+    public func synchronize(descriptor fd: Int32, dataOnly: Bool = false) throws(UVError) {
+        try sync(dataOnly ? .fdatasync(fd: fd) : .fsync(fd: fd)) { _ in }
+    }
+    /// `synchronize(descriptor:dataOnly:)` on the thread pool: `completion` gets the result on the loop
     /// thread; the returned request can be cancelled while it waits.
     @discardableResult
-    public func fsync(_ fd: Int32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
-        try async(.fsync(fd: fd), { _ in }, completion)
+    public func synchronize(descriptor fd: Int32, dataOnly: Bool = false, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(dataOnly ? .fdatasync(fd: fd) : .fsync(fd: fd), { _ in }, completion)
     }
 
-    /// (`uv_fs_fdatasync`)
-    public func fdatasync(_ fd: Int32) throws(UVError) { try sync(.fdatasync(fd: fd)) { _ in } }
-    /// `fdatasync` on the thread pool: `completion` gets the result on the loop
+    /// Cuts or extends the open file `descriptor` to `length` bytes.
+    ///
+    /// The corresponding libuv function is `uv_fs_ftruncate`.
+    public func truncate(descriptor fd: Int32, length: Int64) throws(UVError) { try sync(.ftruncate(fd: fd, length: length)) { _ in } }
+    /// `truncate(descriptor:length:)` on the thread pool: `completion` gets the result on the loop
     /// thread; the returned request can be cancelled while it waits.
     @discardableResult
-    public func fdatasync(_ fd: Int32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
-        try async(.fdatasync(fd: fd), { _ in }, completion)
-    }
-
-    /// (`uv_fs_ftruncate`)
-    public func ftruncate(_ fd: Int32, length: Int64) throws(UVError) { try sync(.ftruncate(fd: fd, length: length)) { _ in } }
-    /// `ftruncate` on the thread pool: `completion` gets the result on the loop
-    /// thread; the returned request can be cancelled while it waits.
-    @discardableResult
-    public func ftruncate(_ fd: Int32, length: Int64, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+    public func truncate(descriptor fd: Int32, length: Int64, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.ftruncate(fd: fd, length: length), { _ in }, completion)
     }
 
@@ -202,12 +203,14 @@ extension FileSystem {
         try async(.chmod(path: path, mode: mode), { _ in }, completion)
     }
 
-    /// (`uv_fs_fchmod`)
-    public func fchmod(_ fd: Int32, mode: Int32) throws(UVError) { try sync(.fchmod(fd: fd, mode: mode)) { _ in } }
-    /// `fchmod` on the thread pool: `completion` gets the result on the loop
+    /// Sets the permission bits of the open file `descriptor`.
+    ///
+    /// The corresponding libuv function is `uv_fs_fchmod`.
+    public func chmod(descriptor fd: Int32, mode: Int32) throws(UVError) { try sync(.fchmod(fd: fd, mode: mode)) { _ in } }
+    /// `chmod(descriptor:mode:)` on the thread pool: `completion` gets the result on the loop
     /// thread; the returned request can be cancelled while it waits.
     @discardableResult
-    public func fchmod(_ fd: Int32, mode: Int32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+    public func chmod(descriptor fd: Int32, mode: Int32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.fchmod(fd: fd, mode: mode), { _ in }, completion)
     }
 
@@ -248,26 +251,30 @@ extension FileSystem {
     }
 
     /// Copies a file; `exclusive` fails with `.fileExists` if the
-    /// destination exists. (`uv_fs_copyfile`)
-    public func copyfile(_ path: String, to newPath: String, exclusive: Bool = false) throws(UVError) {
+    /// destination exists.
+    ///
+    /// The corresponding libuv function is `uv_fs_copyfile`.
+    public func copyFile(_ path: String, to newPath: String, exclusive: Bool = false) throws(UVError) {
         try sync(.copyfile(path: path, newPath: newPath, exclusive: exclusive)) { _ in }
     }
-    /// `copyfile` on the thread pool: `completion` gets the result on the loop
+    /// `copyFile(_:to:exclusive:)` on the thread pool: `completion` gets the result on the loop
     /// thread; the returned request can be cancelled while it waits.
     @discardableResult
-    public func copyfile(_ path: String, to newPath: String, exclusive: Bool = false, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+    public func copyFile(_ path: String, to newPath: String, exclusive: Bool = false, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.copyfile(path: path, newPath: newPath, exclusive: exclusive), { _ in }, completion)
     }
 
-    /// Makes and opens a unique file from a template ending in `XXXXXX`: its
-    /// descriptor and path. (`uv_fs_mkstemp`)
-    public func mkstemp(_ template: String) throws(UVError) -> (fd: Int32, path: String) {
+    /// Makes and opens a unique file from a template whose last six
+    /// characters are `XXXXXX`: its descriptor and path.
+    ///
+    /// The corresponding libuv function is `uv_fs_mkstemp`.
+    public func makeTemporaryFile(template: String) throws(UVError) -> (fd: Int32, path: String) {
         try sync(.mkstemp(template: template)) { (Int32($0.result), $0.string ?? "") }
     }
-    /// `mkstemp` on the thread pool: `completion` gets the result on the loop
+    /// `makeTemporaryFile(template:)` on the thread pool: `completion` gets the result on the loop
     /// thread; the returned request can be cancelled while it waits.
     @discardableResult
-    public func mkstemp(_ template: String, _ completion: @escaping Completion<(fd: Int32, path: String)>) throws(UVError) -> FSRequest {
+    public func makeTemporaryFile(template: String, _ completion: @escaping Completion<(fd: Int32, path: String)>) throws(UVError) -> FSRequest {
         try async(.mkstemp(template: template), { (Int32($0.result), $0.string ?? "") }, completion)
     }
 
@@ -303,65 +310,62 @@ extension FileSystem {
         try async(.sendfile(out: output, in: input, offset: offset, length: length), { $0.result }, completion)
     }
 
-    /// Sets access and modification times, in seconds since the epoch.
-    /// (`uv_fs_utime`)
-    public func utime(_ path: String, accessed: Double, modified: Double) throws(UVError) {
-        try sync(.utime(path: path, atime: accessed, mtime: modified)) { _ in }
+    /// Sets access and modification times, in seconds since the epoch; with
+    /// `followingSymlinks: false`, of a symbolic link itself.
+    ///
+    /// The corresponding libuv functions are `uv_fs_utime` and `uv_fs_lutime`.
+    public func utime(_ path: String, accessed: Double, modified: Double, followingSymlinks: Bool = true) throws(UVError) {
+        try sync(followingSymlinks ? .utime(path: path, atime: accessed, mtime: modified)
+                                   : .lutime(path: path, atime: accessed, mtime: modified)) { _ in }
     }
-    /// `utime` on the thread pool: `completion` gets the result on the loop
+    /// `utime(_:accessed:modified:followingSymlinks:)` on the thread pool: `completion` gets the result on the loop
     /// thread; the returned request can be cancelled while it waits.
     @discardableResult
-    public func utime(_ path: String, accessed: Double, modified: Double, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
-        try async(.utime(path: path, atime: accessed, mtime: modified), { _ in }, completion)
+    public func utime(_ path: String, accessed: Double, modified: Double, followingSymlinks: Bool = true,
+                      _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(followingSymlinks ? .utime(path: path, atime: accessed, mtime: modified)
+                                    : .lutime(path: path, atime: accessed, mtime: modified), { _ in }, completion)
     }
 
-    /// (`uv_fs_futime`)
-    public func futime(_ fd: Int32, accessed: Double, modified: Double) throws(UVError) {
+    /// Sets the access and modification times of the open file
+    /// `descriptor`, in seconds since the epoch.
+    ///
+    /// The corresponding libuv function is `uv_fs_futime`.
+    public func utime(descriptor fd: Int32, accessed: Double, modified: Double) throws(UVError) {
         try sync(.futime(fd: fd, atime: accessed, mtime: modified)) { _ in }
     }
-    /// `futime` on the thread pool: `completion` gets the result on the loop
+    /// `utime(descriptor:accessed:modified:)` on the thread pool: `completion` gets the result on the loop
     /// thread; the returned request can be cancelled while it waits.
     @discardableResult
-    public func futime(_ fd: Int32, accessed: Double, modified: Double, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+    public func utime(descriptor fd: Int32, accessed: Double, modified: Double, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.futime(fd: fd, atime: accessed, mtime: modified), { _ in }, completion)
     }
 
-    /// The times of a symbolic link itself. (`uv_fs_lutime`)
-    public func lutime(_ path: String, accessed: Double, modified: Double) throws(UVError) {
-        try sync(.lutime(path: path, atime: accessed, mtime: modified)) { _ in }
+    /// Sets the owner and group of the file at `path`; with
+    /// `followingSymlinks: false`, of a symbolic link itself.
+    ///
+    /// The corresponding libuv functions are `uv_fs_chown` and `uv_fs_lchown`.
+    public func chown(_ path: String, uid: UInt32, gid: UInt32, followingSymlinks: Bool = true) throws(UVError) {
+        try sync(followingSymlinks ? .chown(path: path, uid: uid, gid: gid) : .lchown(path: path, uid: uid, gid: gid)) { _ in }
     }
-    /// `lutime` on the thread pool: `completion` gets the result on the loop
+    /// `chown(_:uid:gid:followingSymlinks:)` on the thread pool: `completion` gets the result on the loop
     /// thread; the returned request can be cancelled while it waits.
     @discardableResult
-    public func lutime(_ path: String, accessed: Double, modified: Double, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
-        try async(.lutime(path: path, atime: accessed, mtime: modified), { _ in }, completion)
-    }
-
-    /// (`uv_fs_chown`)
-    public func chown(_ path: String, uid: UInt32, gid: UInt32) throws(UVError) { try sync(.chown(path: path, uid: uid, gid: gid)) { _ in } }
-    /// `chown` on the thread pool: `completion` gets the result on the loop
-    /// thread; the returned request can be cancelled while it waits.
-    @discardableResult
-    public func chown(_ path: String, uid: UInt32, gid: UInt32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
-        try async(.chown(path: path, uid: uid, gid: gid), { _ in }, completion)
+    public func chown(_ path: String, uid: UInt32, gid: UInt32, followingSymlinks: Bool = true,
+                      _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+        try async(followingSymlinks ? .chown(path: path, uid: uid, gid: gid) : .lchown(path: path, uid: uid, gid: gid),
+                  { _ in }, completion)
     }
 
-    /// (`uv_fs_fchown`)
-    public func fchown(_ fd: Int32, uid: UInt32, gid: UInt32) throws(UVError) { try sync(.fchown(fd: fd, uid: uid, gid: gid)) { _ in } }
-    /// `fchown` on the thread pool: `completion` gets the result on the loop
+    /// Sets the owner and group of the open file `descriptor`.
+    ///
+    /// The corresponding libuv function is `uv_fs_fchown`.
+    public func chown(descriptor fd: Int32, uid: UInt32, gid: UInt32) throws(UVError) { try sync(.fchown(fd: fd, uid: uid, gid: gid)) { _ in } }
+    /// `chown(descriptor:uid:gid:)` on the thread pool: `completion` gets the result on the loop
     /// thread; the returned request can be cancelled while it waits.
     @discardableResult
-    public func fchown(_ fd: Int32, uid: UInt32, gid: UInt32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
+    public func chown(descriptor fd: Int32, uid: UInt32, gid: UInt32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
         try async(.fchown(fd: fd, uid: uid, gid: gid), { _ in }, completion)
-    }
-
-    /// (`uv_fs_lchown`)
-    public func lchown(_ path: String, uid: UInt32, gid: UInt32) throws(UVError) { try sync(.lchown(path: path, uid: uid, gid: gid)) { _ in } }
-    /// `lchown` on the thread pool: `completion` gets the result on the loop
-    /// thread; the returned request can be cancelled while it waits.
-    @discardableResult
-    public func lchown(_ path: String, uid: UInt32, gid: UInt32, _ completion: @escaping Completion<Void>) throws(UVError) -> FSRequest {
-        try async(.lchown(path: path, uid: uid, gid: gid), { _ in }, completion)
     }
 
     // MARK: Conveniences

@@ -146,6 +146,8 @@ public final class Directory {
         try fs.sync(try prepare(max)) { $0.entries ?? [] }
     }
 
+    /// `read(max:)` on the thread pool: `completion` gets the entries on
+    /// the loop thread. One read at a time: `close` waits for it.
     @discardableResult
     public func read(max: Int = 64, _ completion: @escaping FileSystem.Completion<[DirectoryEntry]>) throws(UVError) -> FSRequest {
         let request = try fs.async(try prepare(max), { $0.entries ?? [] }) { [self] result in
@@ -170,6 +172,7 @@ public final class Directory {
         try fs.sync(.closedir(dir: p)) { _ in }
     }
 
+    /// `close()` on the thread pool: `completion` runs on the loop thread.
     @discardableResult
     public func close(_ completion: @escaping FileSystem.Completion<Void>) throws(UVError) -> FSRequest {
         let p = try closing()

@@ -303,6 +303,7 @@ public class Handle {
 }
 
 extension Handle: CustomStringConvertible {
+    /// The kind and state, as `timer (active)` or `tcp (closing)`.
     public var description: String {
         let status = state == .open ? (isActive ? "active" : "inactive") : (state == .closing ? "closing" : "closed")
         return "\(type.rawValue) (\(status))"

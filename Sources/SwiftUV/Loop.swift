@@ -14,6 +14,7 @@ public enum Backend: String, Sendable, CaseIterable, CustomStringConvertible {
     /// SwiftUV's own loop over epoll, eventfd and a thread pool.
     case native
 
+    /// `libuv` or `native`.
     public var description: String { rawValue }
 }
 
@@ -39,7 +40,9 @@ public final class Loop {
 
     /// Options fixed when the loop is made.
     public struct Options: OptionSet, Sendable {
+        /// The option bits.
         public let rawValue: Int
+        /// The options whose bits are `rawValue`.
         public init(rawValue: Int) { self.rawValue = rawValue }
         /// Accumulate the time spent waiting for events (`UV_METRICS_IDLE_TIME`).
         public static let measureIdleTime = Options(rawValue: 1)
@@ -447,10 +450,6 @@ public final class Loop {
     }
 }
 
-/// The high-resolution monotonic clock in nanoseconds (`uv_hrtime`). Both
-/// backends read the same clock, and a loop's `now` is this value in
-/// milliseconds when it was last updated.
-public func hrtime() -> UInt64 { uv_hrtime() }
 
 /// The version of the libuv that the libuv backend runs (`uv_version_string`).
 public var libuvVersion: String { String(cString: uv_version_string()) }

@@ -9,7 +9,9 @@ import NativeLoop
 public final class Poll: Handle {
     /// The events a poll handle reports (`uv_poll_event`).
     public struct Events: OptionSet, Sendable, Hashable {
+        /// The libuv bits.
         public let rawValue: Int32
+        /// The set with the libuv bits `rawValue`.
         public init(rawValue: Int32) { self.rawValue = rawValue }
         /// `UV_READABLE`.
         public static let readable = Events(rawValue: 1)

@@ -71,7 +71,9 @@ extension UVStream {
 
 /// What `UVStream.chunks(bufferLimit:)` returns.
 public struct StreamChunks: AsyncSequence {
+    /// A chunk of bytes as it was read.
     public typealias Element = [UInt8]
+    /// What `next()` throws: a `UVError` or `CancellationError`.
     public typealias Failure = any Error
     let reader: ChunkReader
 
@@ -82,8 +84,10 @@ public struct StreamChunks: AsyncSequence {
     /// How many times reading was stopped because the consumer was behind.
     public var pauseCount: Int { reader.pauses }
 
+    /// The iterator; one consumer at a time.
     public func makeAsyncIterator() -> Iterator { Iterator(reader: reader) }
 
+    /// Awaits the chunks in the order they were read.
     public struct Iterator: AsyncIteratorProtocol {
         let reader: ChunkReader
 
@@ -284,12 +288,16 @@ final class ChunkReader {
 /// task awaiting `next()` closes the listening stream and throws
 /// `CancellationError`.
 public struct Connections<Client: UVStream>: AsyncSequence {
+    /// An accepted connection, open and owned by the caller.
     public typealias Element = Client
+    /// What `next()` throws: a `UVError` or `CancellationError`.
     public typealias Failure = any Error
     let acceptor: Acceptor<Client>
 
+    /// The iterator; one consumer at a time.
     public func makeAsyncIterator() -> Iterator { Iterator(acceptor: acceptor) }
 
+    /// Awaits the connections in the order they were accepted.
     public struct Iterator: AsyncIteratorProtocol {
         let acceptor: Acceptor<Client>
 

@@ -10,6 +10,14 @@ import Glibc
 /// whatever backend the program's loops run on (`randomBytes(count:on:)` is
 /// the exception: it runs on a loop's pool).
 public enum System {
+    /// The monotonic clock, in nanoseconds from an arbitrary point (the
+    /// same on both backends): for measuring intervals, not for the time of
+    /// day. A loop's `now` is this value in milliseconds when the loop last
+    /// updated its time.
+    ///
+    /// The corresponding libuv function is `uv_hrtime`.
+    public static var highResolutionTime: UInt64 { uv_hrtime() }
+
     /// Seconds since boot (`uv_uptime`).
     public static func uptime() throws(UVError) -> Double {
         var t = 0.0

@@ -75,7 +75,7 @@ final class HostConnector {
         // A port beyond 16 bits would name another service, or a service name.
         guard (0...65535).contains(port) else { throw InputCheck.refuse(label, "the port \(port) is not 0...65535") }
         let hints = AddressHints(socketType: Int32(SOCK_STREAM.rawValue), protocol: Int32(IPPROTO_TCP))
-        lookup = try loop.getAddressInfo(host: host, service: String(port), hints: hints) { [self] result in
+        lookup = try loop.resolve(host: host, service: String(port), hints: hints) { [self] result in
             lookup = nil
             switch result {
             case .failure(let error):

@@ -6,5 +6,6 @@ import FoundationEssentials
 /// `LocalizedError` lives in FoundationEssentials, which ships with the
 /// toolchain: no package dependency, and no ICU.
 extension UVError: LocalizedError {
+    /// The same text as `description`.
     public var errorDescription: String? { description }
 }

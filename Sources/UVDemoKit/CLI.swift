@@ -178,9 +178,9 @@ extension UVDemo {
             var traces: [[TraceEvent]] = []
             for backend in Backend.allCases {
                 console.err("running \(program.name) on \(backend)... ")
-                let start = hrtime()
+                let start = System.highResolutionTime
                 traces.append(try program.run(on: backend))
-                let seconds = Double(hrtime() - start) / 1e9
+                let seconds = Double(System.highResolutionTime - start) / 1e9
                 console.err(seconds < 1 ? String(format: "%.0f ms\n", seconds * 1000) : String(format: "%.2f s\n", seconds))
             }
             let comparison = Comparison(traces[0], traces[1])

@@ -60,7 +60,7 @@ public struct TraceEvent: Codable, Sendable, Equatable {
 /// thread, `pool0`, `pool1`... in the order they first print.
 public final class Trace: @unchecked Sendable {
     public let backend: Backend
-    private let start = hrtime()
+    private let start = System.highResolutionTime
     private let lock = NSLock()
     private var recorded: [TraceEvent] = []
     private var names: [pthread_t: String] = [:]
@@ -87,7 +87,7 @@ public final class Trace: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         // Read under the lock, so that the order of events is their time order.
-        let time = Double(hrtime() - start) / 1_000_000
+        let time = Double(System.highResolutionTime - start) / 1_000_000
         let me = pthread_self()
         let thread: String
         if let known = names[me] {

@@ -520,7 +520,7 @@ struct AsyncTests {
     func fileSystem(backend: Backend) async throws {
         try await withAsyncLoop(backend) { loop in
             let fs = loop.fs
-            let dir = try await fs.mkdtemp("/tmp/swiftuv-async-XXXXXX")
+            let dir = try await fs.makeTemporaryDirectory(template: "/tmp/swiftuv-async-XXXXXX")
             let path = dir + "/a.txt"
             try await fs.writeFile(path, Array("hello, pool".utf8))
             #expect(try await fs.readFile(path) == Array("hello, pool".utf8))
@@ -528,8 +528,8 @@ struct AsyncTests {
             let fd = try await fs.open(path, flags: .readWrite)
             #expect(try await fs.write(fd, Array("J".utf8), offset: 0) == 1)
             #expect(try await fs.read(fd, count: 5, offset: 0) == Array("Jello".utf8))
-            try await fs.ftruncate(fd, length: 5)
-            #expect(try await fs.fstat(fd).size == 5)
+            try await fs.truncate(descriptor: fd, length: 5)
+            #expect(try await fs.stat(descriptor: fd).size == 5)
             try await fs.close(fd)
             try await fs.rename(path, to: dir + "/b.txt")
             #expect(try await fs.scandir(dir).map(\.name) == ["b.txt"])
@@ -546,12 +546,12 @@ struct AsyncTests {
     @Test("getaddrinfo, getnameinfo and pool work awaited", arguments: backends)
     func poolRequests(backend: Backend) async throws {
         try await withAsyncLoop(backend) { loop in
-            let addresses = try await loop.getAddressInfo(host: "127.0.0.1", service: "80",
+            let addresses = try await loop.resolve(host: "127.0.0.1", service: "80",
                                                           hints: AddressHints(socketType: Int32(SOCK_STREAM.rawValue)))
             #expect(addresses.contains { $0.address.port == 80 })
-            let names = try await loop.getNameInfo(try SocketAddress("127.0.0.1:80"), flags: NI_NUMERICHOST | NI_NUMERICSERV)
+            let names = try await loop.resolveName(of: try SocketAddress("127.0.0.1:80"), flags: NI_NUMERICHOST | NI_NUMERICSERV)
             #expect(names.host == "127.0.0.1" && names.service == "80")
-            await #expect(throws: UVError.self) { try await loop.getAddressInfo(host: "no-such-host.invalid") }
+            await #expect(throws: UVError.self) { try await loop.resolve(host: "no-such-host.invalid") }
             let loopThread = pthread_self()
             let sum = try await loop.queueWork { () -> Int in
                 #expect(pthread_equal(pthread_self(), loopThread) == 0, "on a pool thread")
@@ -573,7 +573,7 @@ extension ThreadPoolTests {
             let (_, release) = try occupyPool(loop)
             let work: Task<Void, any Error> = try loop.task { try await loop.queueWork { _ = ran.count.add(1, ordering: .relaxed) } }
             let stat: Task<Void, any Error> = try loop.task { _ = try await loop.fs.stat("/") }
-            let lookup: Task<Void, any Error> = try loop.task { _ = try await loop.getAddressInfo(host: "localhost") }
+            let lookup: Task<Void, any Error> = try loop.task { _ = try await loop.resolve(host: "localhost") }
             try await loop.sleep(for: .milliseconds(5))
             #expect(loop.suspendedOperationCount == 3, "three requests queued behind the busy pool")
             for t in [work, stat, lookup] { t.cancel() }

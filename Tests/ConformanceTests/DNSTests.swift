@@ -13,7 +13,7 @@ struct DNSTests {
         try withLoop(backend) { loop in
             var outcome: Result<[AddressInfo], UVError>?
             var calls = 0
-            try loop.getAddressInfo(host: "example.invalid.") { result in
+            try loop.resolve(host: "example.invalid.") { result in
                 calls += 1
                 outcome = result
             }
@@ -32,7 +32,7 @@ struct DNSTests {
     func basic(backend: Backend) throws {
         try withLoop(backend) { loop in
             var async: [AddressInfo] = []
-            try loop.getAddressInfo(host: "localhost", service: "80", hints: AddressHints(socketType: Int32(SOCK_STREAM.rawValue))) { result in
+            try loop.resolve(host: "localhost", service: "80", hints: AddressHints(socketType: Int32(SOCK_STREAM.rawValue))) { result in
                 async = (try? result.get()) ?? []
             }
             try loop.run()
@@ -40,9 +40,9 @@ struct DNSTests {
             #expect(async.allSatisfy { $0.address.port == 80 && $0.socketType == Int32(SOCK_STREAM.rawValue) })
             #expect(async.contains { $0.address.host == "127.0.0.1" || $0.address.host == "::1" })
 
-            let sync = try loop.getAddressInfo(host: "localhost", service: "80", hints: AddressHints(socketType: Int32(SOCK_STREAM.rawValue)))
+            let sync = try loop.resolve(host: "localhost", service: "80", hints: AddressHints(socketType: Int32(SOCK_STREAM.rawValue)))
             #expect(Set(sync) == Set(async))
-            #expect(throws: UVError.invalidArgument) { try loop.getAddressInfo(host: nil, service: nil) }
+            #expect(throws: UVError.invalidArgument) { try loop.resolve(host: nil, service: nil) }
         }
     }
 
@@ -51,7 +51,7 @@ struct DNSTests {
         try withLoop(backend) { loop in
             var calls = [Int](repeating: 0, count: 10)
             for i in 0..<10 {
-                try loop.getAddressInfo(host: "localhost") { result in
+                try loop.resolve(host: "localhost") { result in
                     #expect((try? result.get())?.isEmpty == false)
                     calls[i] += 1
                 }
@@ -66,11 +66,11 @@ struct DNSTests {
         try withLoop(backend) { loop in
             let address = try SocketAddress("127.0.0.1:80")
             var names: (host: String, service: String)?
-            try loop.getNameInfo(address) { result in names = try? result.get() }
+            try loop.resolveName(of: address) { result in names = try? result.get() }
             try loop.run()
             #expect(names?.host.isEmpty == false)
             #expect(names?.service == "http")
-            let sync = try loop.getNameInfo(address, flags: NI_NUMERICHOST | NI_NUMERICSERV)
+            let sync = try loop.resolveName(of: address, flags: NI_NUMERICHOST | NI_NUMERICSERV)
             #expect(sync.host == "127.0.0.1" && sync.service == "80")
         }
     }

@@ -7,7 +7,7 @@ import Glibc
 
 /// A fresh directory under /tmp for one case.
 func scratchDirectory(_ loop: Loop) throws -> String {
-    try loop.fs.mkdtemp("/tmp/swiftuv-fs-XXXXXX")
+    try loop.fs.makeTemporaryDirectory(template: "/tmp/swiftuv-fs-XXXXXX")
 }
 
 /// Removes a scratch directory and what is in it (one level).
@@ -61,9 +61,9 @@ struct FileSystemTests {
                 _ = try? fs.write(fd, Array("test-buffer\n".utf8)) { r in
                     guard case .success(let n) = r, n == 12 else { return fail(.ioError) }
                     steps.append("write")
-                    _ = try? fs.fdatasync(fd) { _ in
+                    _ = try? fs.synchronize(descriptor: fd, dataOnly: true) { _ in
                         steps.append("fdatasync")
-                        _ = try? fs.fsync(fd) { _ in
+                        _ = try? fs.synchronize(descriptor: fd) { _ in
                             steps.append("fsync")
                             _ = try? fs.close(fd) { _ in
                                 steps.append("close")
@@ -74,7 +74,7 @@ struct FileSystemTests {
                                         steps.append("open2")
                                         _ = try? fs.read(fd, count: 100, offset: 0) { _ in
                                             steps.append("read")
-                                            _ = try? fs.ftruncate(fd, length: 7) { _ in
+                                            _ = try? fs.truncate(descriptor: fd, length: 7) { _ in
                                                 steps.append("ftruncate")
                                                 _ = try? fs.read(fd, count: 100, offset: 0) { r in
                                                     readBack = String(decoding: (try? r.get()) ?? [], as: UTF8.self)
@@ -109,10 +109,10 @@ struct FileSystemTests {
             let s = try loop.fs.stat(file)
             #expect(s.size == 5 && s.isRegularFile && s.permissions == 0o640)
             let fd = try loop.fs.open(file)
-            #expect(try loop.fs.fstat(fd) == s)
+            #expect(try loop.fs.stat(descriptor: fd) == s)
             try loop.fs.close(fd)
             try loop.fs.symlink(file, at: "\(dir)/l")
-            #expect(try loop.fs.lstat("\(dir)/l").isSymbolicLink)
+            #expect(try loop.fs.stat("\(dir)/l", followingSymlinks: false).isSymbolicLink)
             #expect(try loop.fs.stat("\(dir)/l") == s)
             let other = try Loop(backend: backend == .libuv ? .native : .libuv)
             #expect(try other.fs.stat(file) == s, "the other backend sees the same metadata")
@@ -152,7 +152,7 @@ struct FileSystemTests {
             let dir = try scratchDirectory(loop)
             defer { removeScratch(loop, dir) }
             #expect(dir.hasPrefix("/tmp/swiftuv-fs-") && !dir.hasSuffix("XXXXXX"))
-            #expect(throws: UVError.invalidArgument) { try fs.mkdtemp("/tmp/no-template") }
+            #expect(throws: UVError.invalidArgument) { try fs.makeTemporaryDirectory(template: "/tmp/no-template") }
             try fs.writeFile("\(dir)/src", Array("copy me".utf8), mode: 0o600)
             try fs.symlink("src", at: "\(dir)/sym")
             #expect(try fs.readlink("\(dir)/sym") == "src")
@@ -163,9 +163,9 @@ struct FileSystemTests {
             #expect(throws: UVError.noSuchFileOrDirectory) { try fs.access("\(dir)/missing") }
             try fs.chmod("\(dir)/src", mode: 0o644)
             #expect(try fs.stat("\(dir)/src").permissions == 0o644)
-            try fs.copyfile("\(dir)/src", to: "\(dir)/dst")
+            try fs.copyFile("\(dir)/src", to: "\(dir)/dst")
             #expect(try fs.readFile("\(dir)/dst") == Array("copy me".utf8))
-            #expect(throws: UVError.fileExists) { try fs.copyfile("\(dir)/src", to: "\(dir)/dst", exclusive: true) }
+            #expect(throws: UVError.fileExists) { try fs.copyFile("\(dir)/src", to: "\(dir)/dst", exclusive: true) }
             #expect(throws: UVError.fileExists) { try fs.mkdir(dir) }
             #expect(throws: UVError.notDirectory) { try fs.rmdir("\(dir)/src") }
         }
@@ -190,10 +190,10 @@ struct FileSystemTests {
             let fs = loop.fs
             let dir = try scratchDirectory(loop)
             defer { removeScratch(loop, dir) }
-            let (fd, path) = try fs.mkstemp("\(dir)/tmpXXXXXX")
+            let (fd, path) = try fs.makeTemporaryFile(template: "\(dir)/tmpXXXXXX")
             #expect(fd >= 0 && path.hasPrefix("\(dir)/tmp") && !path.hasSuffix("XXXXXX"))
             try fs.close(fd)
-            #expect(throws: UVError.invalidArgument) { try fs.mkstemp("\(dir)/bad") }
+            #expect(throws: UVError.invalidArgument) { try fs.makeTemporaryFile(template: "\(dir)/bad") }
             for name in ["e1", "e2", "e3", "e4", "e5"] { try fs.writeFile("\(dir)/\(name)", [0]) }
             let d = try fs.opendir(dir)
             var names: [String] = []
@@ -243,19 +243,19 @@ struct FileSystemTests {
             #expect(st.modified.seconds == 1_100_000_000 && st.modified.nanoseconds == 250_000_000)
             #expect(st.accessed.seconds == 1_000_000_000 && st.accessed.nanoseconds == 500_000_000)
             let fd = try fs.open("\(dir)/src")
-            try fs.futime(fd, accessed: 5, modified: 7)
-            #expect(try fs.fstat(fd).modified.seconds == 7)
-            try fs.fchown(fd, uid: 1234, gid: 4321)
-            #expect(try fs.fstat(fd).uid == 1234)
+            try fs.utime(descriptor: fd, accessed: 5, modified: 7)
+            #expect(try fs.stat(descriptor: fd).modified.seconds == 7)
+            try fs.chown(descriptor: fd, uid: 1234, gid: 4321)
+            #expect(try fs.stat(descriptor: fd).uid == 1234)
             try fs.close(fd)
             try fs.symlink("src", at: "\(dir)/lnk")
-            try fs.lutime("\(dir)/lnk", accessed: 3, modified: 4)
-            #expect(try fs.lstat("\(dir)/lnk").modified.seconds == 4)
+            try fs.utime("\(dir)/lnk", accessed: 3, modified: 4, followingSymlinks: false)
+            #expect(try fs.stat("\(dir)/lnk", followingSymlinks: false).modified.seconds == 4)
             #expect(try fs.stat("\(dir)/lnk").modified.seconds == 7, "the target is untouched")
             try fs.chown("\(dir)/src", uid: 42, gid: 43)
             #expect(try fs.stat("\(dir)/src").gid == 43)
-            try fs.lchown("\(dir)/lnk", uid: 7, gid: 8)
-            #expect(try fs.lstat("\(dir)/lnk").uid == 7)
+            try fs.chown("\(dir)/lnk", uid: 7, gid: 8, followingSymlinks: false)
+            #expect(try fs.stat("\(dir)/lnk", followingSymlinks: false).uid == 7)
             #expect(try fs.stat("\(dir)/lnk").uid == 42)
         }
     }

@@ -149,10 +149,10 @@ struct ThreadPoolTests {
         try withLoop(backend) { loop in
             let (_, release) = try occupyPool(loop)
             var results: [UVError?] = []
-            let lookup = try loop.getAddressInfo(host: "localhost") { result in
+            let lookup = try loop.resolve(host: "localhost") { result in
                 if case .failure(let e) = result { results.append(e) } else { results.append(nil) }
             }
-            let reverse = try loop.getNameInfo(SocketAddress("127.0.0.1:80")) { result in
+            let reverse = try loop.resolveName(of: SocketAddress("127.0.0.1:80")) { result in
                 if case .failure(let e) = result { results.append(e) } else { results.append(nil) }
             }
             try lookup.cancel()
@@ -221,10 +221,10 @@ struct ThreadPoolTests {
             for _ in 0..<threads { started.wait() }
             var order: [String] = []
             for (name, host) in [("A", "127.0.0.1"), ("B", "127.0.0.2")] {
-                try loop.getAddressInfo(host: host) { _ in order.append(name) }
+                try loop.resolve(host: host) { _ in order.append(name) }
             }
             try loop.queueWork({ 0 }) { _ in order.append("W") }
-            try loop.getAddressInfo(host: "127.0.0.3") { _ in
+            try loop.resolve(host: "127.0.0.3") { _ in
                 order.append("C")
                 for _ in 1..<threads { gate.signal() }
             }

@@ -138,11 +138,11 @@ struct BadInputTests {
         refuses(.invalidArgument, "fs.access(mode: -1)") { try loop.fs.access(scratch.file, mode: -1) }
 
         let fd = try loop.fs.open(scratch.file)
-        refuses(.invalidArgument, "fs.fchmod(mode: -1)") { try loop.fs.fchmod(fd, mode: -1) }
+        refuses(.invalidArgument, "fs.chmod(descriptor: mode: -1)") { try loop.fs.chmod(descriptor: fd, mode: -1) }
         for time in [Double.nan, .infinity, -.infinity, 1e300, -1e300] {
             refuses(.invalidArgument, "fs.utime(\(time))") { try loop.fs.utime(scratch.file, accessed: time, modified: 0) }
-            refuses(.invalidArgument, "fs.futime(\(time))") { try loop.fs.futime(fd, accessed: 0, modified: time) }
-            refuses(.invalidArgument, "fs.lutime(\(time))") { try loop.fs.lutime(scratch.file, accessed: time, modified: time) }
+            refuses(.invalidArgument, "fs.utime(descriptor: \(time))") { try loop.fs.utime(descriptor: fd, accessed: 0, modified: time) }
+            refuses(.invalidArgument, "fs.utime(\(time), followingSymlinks: false)") { try loop.fs.utime(scratch.file, accessed: time, modified: time, followingSymlinks: false) }
             refuses(.invalidArgument, "fs.utime(\(time)) asynchronously") { try loop.fs.utime(scratch.file, accessed: time, modified: 0) { _ in } }
         }
         try loop.fs.utime(scratch.file, accessed: 1_000_000.5, modified: 2_000_000.25)
@@ -165,7 +165,7 @@ struct BadInputTests {
         refuses(.invalidArgument, "fs.stat asynchronously") { try loop.fs.stat("/") { _ in } }
         refuses(.invalidArgument, "fs.read asynchronously") { try loop.fs.read(0, count: 10) { _ in } }
         refuses(.invalidArgument, "queueWork") { try loop.queueWork({ 1 }) { _ in } }
-        refuses(.invalidArgument, "getAddressInfo") { try loop.getAddressInfo(host: "127.0.0.1") { _ in } }
+        refuses(.invalidArgument, "getAddressInfo") { try loop.resolve(host: "127.0.0.1") { _ in } }
         refuses(.invalidArgument, "randomBytes") { try loop.randomBytes(count: 4) { _ in } }
         refuses(.invalidArgument, "executor") { _ = try loop.executor }
         refuses(.invalidArgument, "task {}") { try loop.task { 1 } }
@@ -269,7 +269,7 @@ struct BadInputTests {
         refuses(.invalidArgument, "fs.open") { _ = try loop.fs.open(scratch.file + "\0junk") }
         refuses(.invalidArgument, "fs.unlink") { try loop.fs.unlink(scratch.file + "\0junk") }
         refuses(.invalidArgument, "fs.rename") { try loop.fs.rename(scratch.file, to: scratch.path + "/b\0c") }
-        refuses(.invalidArgument, "fs.mkdtemp") { _ = try loop.fs.mkdtemp(scratch.path + "/t\0XXXXXX") }
+        refuses(.invalidArgument, "fs.mkdtemp") { _ = try loop.fs.makeTemporaryDirectory(template: scratch.path + "/t\0XXXXXX") }
         refuses(.invalidArgument, "fs.stat asynchronously") { try loop.fs.stat(scratch.file + "\0junk") { _ in } }
         #expect(access(scratch.file, F_OK) == 0, "the file before the NUL is untouched")
 
@@ -349,13 +349,13 @@ struct BadInputTests {
     func copyfileEdges(backend: Backend) throws {
         let scratch = Scratch()
         let loop = try Loop(backend: backend)
-        try loop.fs.copyfile(scratch.file, to: scratch.file)
-        try loop.fs.copyfile(scratch.file, to: scratch.path + "/./file")
+        try loop.fs.copyFile(scratch.file, to: scratch.file)
+        try loop.fs.copyFile(scratch.file, to: scratch.path + "/./file")
         try loop.fs.link(scratch.file, to: scratch.path + "/hard")
-        try loop.fs.copyfile(scratch.file, to: scratch.path + "/hard")
+        try loop.fs.copyFile(scratch.file, to: scratch.path + "/hard")
         #expect(try loop.fs.stat(scratch.file).size == 5, "the source kept its bytes")
-        refuses(.fileExists, "copyfile onto itself, exclusive") { try loop.fs.copyfile(scratch.file, to: scratch.file, exclusive: true) }
-        try loop.fs.copyfile("/dev/zero", to: scratch.path + "/zero")
+        refuses(.fileExists, "copyfile onto itself, exclusive") { try loop.fs.copyFile(scratch.file, to: scratch.file, exclusive: true) }
+        try loop.fs.copyFile("/dev/zero", to: scratch.path + "/zero")
         #expect(try loop.fs.stat(scratch.path + "/zero").size == 0)
         try loop.close()
     }
@@ -425,8 +425,8 @@ struct BadInputTests {
         refuses(.invalidArgument, "receiveBufferSize(-5)") { _ = try tcp.receiveBufferSize(setting: -5) }
         refuses(.invalidArgument, "sendBufferSize(-5)") { _ = try tcp.sendBufferSize(setting: -5) }
         refuses(.invalidArgument, "environment(\"A=B\")") { _ = try System.environment("PATH=x") }
-        refuses(.invalidArgument, "getAddressInfo(NUL)") { try loop.getAddressInfo(host: "localhost\0x") { _ in } }
-        refuses(.invalidArgument, "getAddressInfo(256 bytes)") { _ = try loop.getAddressInfo(host: String(repeating: "a", count: 256)) }
+        refuses(.invalidArgument, "resolve(NUL)") { try loop.resolve(host: "localhost\0x") { _ in } }
+        refuses(.invalidArgument, "resolve(256 bytes)") { _ = try loop.resolve(host: String(repeating: "a", count: 256)) }
         let udp = try UDP(loop: loop)
         try udp.bind("0.0.0.0:0")
         refuses(.invalidArgument, "setMembership(an IPv6 interface for an IPv4 group)") {

@@ -39,7 +39,7 @@ struct Bench {
                     count += 1
                     if count == n { try? idle.stop() }
                 }
-                let start = hrtime()
+                let start = System.highResolutionTime
                 run()
                 report("rate", Double(n) / elapsed(since: start))
                 try? idle.close()
@@ -49,7 +49,7 @@ struct Bench {
                 let n = size(1_000_000, 200_000)
                 var fired = 0
                 let before = residentBytes()
-                var start = hrtime()
+                var start = System.highResolutionTime
                 var timers: [UVTimer] = []
                 timers.reserveCapacity(n)
                 let perMillisecond = n / 1000
@@ -62,11 +62,11 @@ struct Bench {
                 }
                 let initTime = elapsed(since: start)
                 let after = residentBytes()
-                start = hrtime()
+                start = System.highResolutionTime
                 run()
                 let dispatch = elapsed(since: start)
                 guard fired == n else { fail("fired", UVError.invalidArgument) }
-                start = hrtime()
+                start = System.highResolutionTime
                 for timer in timers { try timer.close() }
                 timers = []
                 run()
@@ -84,7 +84,7 @@ struct Bench {
                     if counter.increment() >= n { try? async.close() }
                 }
                 let sender = async.sender
-                let start = hrtime()
+                let start = System.highResolutionTime
                 let thread = Thread {
                     while counter.value < n { try? sender.send() }
                 }
@@ -125,7 +125,7 @@ struct Bench {
                     }
                 }
                 ready.wait()
-                let start = hrtime()
+                let start = System.highResolutionTime
                 try box.toWorker?.send()
                 run()
                 let time = elapsed(since: start)
@@ -146,13 +146,13 @@ struct Bench {
                 }
                 queue()
                 try after(duration) { stop = true }
-                let start = hrtime()
+                let start = System.highResolutionTime
                 run()
                 report("rate", Double(done) / elapsed(since: start))
 
             case "fs_stat":
                 let n = size(1_000_000, 200_000)
-                var start = hrtime()
+                var start = System.highResolutionTime
                 for _ in 0..<n { _ = try loop.fs.stat(".") }
                 report("sync_rate", Double(n) / elapsed(since: start))
                 let m = size(100_000, 20_000)
@@ -169,7 +169,7 @@ struct Bench {
                             }
                         } catch { fail("stat", error) }
                     }
-                    start = hrtime()
+                    start = System.highResolutionTime
                     for _ in 0..<concurrency { next() }
                     run()
                     report("async\(concurrency)_rate", Double(finished) / elapsed(since: start))
@@ -182,14 +182,14 @@ struct Bench {
                 func next() {
                     started += 1
                     do {
-                        _ = try loop.getAddressInfo(host: "localhost") { result in
+                        _ = try loop.resolve(host: "localhost") { result in
                             if case .failure(let e) = result { fail("getaddrinfo", e) }
                             finished += 1
                             if started < n { next() }
                         }
                     } catch { fail("getAddressInfo", error) }
                 }
-                let start = hrtime()
+                let start = System.highResolutionTime
                 for _ in 0..<10 { next() }
                 run()
                 report("rate", Double(finished) / elapsed(since: start))
@@ -223,7 +223,7 @@ struct Bench {
                         fail("spawn", error)
                     }
                 }
-                let start = hrtime()
+                let start = System.highResolutionTime
                 spawnOne()
                 run()
                 report("rate", Double(n) / elapsed(since: start))
@@ -265,7 +265,7 @@ struct Bench {
                     try? client.write(ping)
                 }
                 try after(duration) { stop = true }
-                let start = hrtime()
+                let start = System.highResolutionTime
                 run()
                 report("rate", Double(roundTrips) / elapsed(since: start))
 
@@ -280,7 +280,7 @@ struct Bench {
                 let address = try server.localAddress()
                 var roundTrips = 0
                 var stop = false
-                let start = hrtime()
+                let start = System.highResolutionTime
                 try loop.task {
                     for try await connection in connections {
                         try loop.task {
@@ -343,7 +343,7 @@ struct Bench {
                 }
                 if let c = client as? TCP { try c.connect(to: try (server as! TCP).localAddress(), connected) } else { try (client as! UVPipe).connect(to: path, connected) }
                 try after(duration) { stop = true }
-                let start = hrtime()
+                let start = System.highResolutionTime
                 run()
                 let time = elapsed(since: start)
                 unlink(path)
@@ -364,7 +364,7 @@ struct Bench {
                 var total = 0.0
                 try client.connect(to: try server.localAddress()) { error in
                     if let error { fail("connect", error) }
-                    let start = hrtime()
+                    let start = System.highResolutionTime
                     do throws(UVError) {
                         for _ in 0..<n { try client.write(message) }
                         try client.shutdown { _ in
@@ -403,7 +403,7 @@ struct Bench {
                 }
                 for _ in 0..<100 { client() }
                 try after(duration) { stop = true; try? server.close() }
-                let start = hrtime()
+                let start = System.highResolutionTime
                 run()
                 report("rate", Double(accepted) / elapsed(since: start))
 
@@ -425,7 +425,7 @@ struct Bench {
                 }
                 send()
                 try after(duration) { stop = true }
-                let start = hrtime()
+                let start = System.highResolutionTime
                 run()
                 report("rate", Double(received) / elapsed(since: start))
 
@@ -445,7 +445,7 @@ struct Bench {
                 }
                 _ = try socket.trySend(payload, to: me)
                 try after(duration) { stop = true }
-                let start = hrtime()
+                let start = System.highResolutionTime
                 run()
                 report("rate", Double(pongs) / elapsed(since: start))
 
@@ -460,7 +460,7 @@ struct Bench {
     }
 }
 
-func elapsed(since start: UInt64) -> Double { Double(hrtime() - start) / 1e9 }
+func elapsed(since start: UInt64) -> Double { Double(System.highResolutionTime - start) / 1e9 }
 func standardError(_ s: String) { var b = Array(s.utf8); _ = write(2, &b, b.count) }
 func residentBytes() -> Int {
     let fd = open("/proc/self/statm", O_RDONLY)

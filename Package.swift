@@ -44,6 +44,8 @@ let package = Package(
         .testTarget(name: "ConformanceTests", dependencies: ["SwiftUV", "CTestSupport"]),
         .testTarget(name: "FuzzTests", dependencies: ["LoopFuzz", "SwiftUV"]),
         .testTarget(name: "DemoTests", dependencies: ["UVDemoKit", "SwiftUV", "TestSupport"]),
+        // A program outside uvdemo that DemoTests compare with `uvdemo compare --exec`.
+        .executableTarget(name: "swiftuv-trace-subject", dependencies: ["SwiftUV"], path: "Tests/TraceSubject"),
     ],
     swiftLanguageModes: [.v6]
 )

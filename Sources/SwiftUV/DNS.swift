@@ -59,8 +59,19 @@ public final class DNSRequest {
     var core: Core?
     /// The loop this runs on.
     public let loop: Loop
+    /// Its creation order on its loop, as traces name it.
+    let objectID: Int
 
-    init(loop: Loop) { self.loop = loop }
+    init(loop: Loop) {
+        self.loop = loop
+        self.objectID = loop.takeObjectID()
+    }
+
+    /// Runs `body`, the completion of a lookup of `kind` that ended with
+    /// `status`, recorded while the loop is traced or measured.
+    func deliver(_ kind: CallbackKind, _ status: Int32, _ body: () -> Void) {
+        loop.deliver(kind, objectID, .done(status), body)
+    }
 
     /// Cancels the lookup if no pool thread has taken it yet; else throws
     /// `UVError.busy`.
@@ -148,7 +159,9 @@ extension Loop {
                     uv_freeaddrinfo(res)
                     req!.deallocate()
                     context.request.finished()
-                    context.addresses?(status == 0 ? .success(infos) : .failure(UVError(code: status)))
+                    context.request.deliver(.getaddrinfo, status) {
+                        context.addresses?(status == 0 ? .success(infos) : .failure(UVError(code: status)))
+                    }
                 }, host, service, hints == nil ? nil : hp)
             }
             if status != 0 {
@@ -165,10 +178,12 @@ extension Loop {
                 request.finished()
                 let infos = addressInfos(box.list)
                 if let list = box.list { freeaddrinfo(list) }
-                if status != 0 {
-                    completion(.failure(UVError(code: NativeDNS.cancelled)))
-                } else {
-                    completion(box.status == 0 ? .success(infos) : .failure(UVError(code: box.status)))
+                request.deliver(.getaddrinfo, status != 0 ? NativeDNS.cancelled : box.status) {
+                    if status != 0 {
+                        completion(.failure(UVError(code: NativeDNS.cancelled)))
+                    } else {
+                        completion(box.status == 0 ? .success(infos) : .failure(UVError(code: box.status)))
+                    }
                 }
             })
             do { try work.submit() } catch { throw UVError(error) }
@@ -220,7 +235,9 @@ extension Loop {
                     let names = (host.map { String(cString: $0) } ?? "", service.map { String(cString: $0) } ?? "")
                     req!.deallocate()
                     context.request.finished()
-                    context.names?(status == 0 ? .success(names) : .failure(UVError(code: status)))
+                    context.request.deliver(.getnameinfo, status) {
+                        context.names?(status == 0 ? .success(names) : .failure(UVError(code: status)))
+                    }
                 }, sa, flags)
             }
             if status != 0 {
@@ -237,10 +254,12 @@ extension Loop {
                 }
             }, done: { status in
                 request.finished()
-                if status != 0 {
-                    completion(.failure(UVError(code: NativeDNS.cancelled)))
-                } else {
-                    completion(box.status == 0 ? .success((box.host, box.service)) : .failure(UVError(code: box.status)))
+                request.deliver(.getnameinfo, status != 0 ? NativeDNS.cancelled : box.status) {
+                    if status != 0 {
+                        completion(.failure(UVError(code: NativeDNS.cancelled)))
+                    } else {
+                        completion(box.status == 0 ? .success((box.host, box.service)) : .failure(UVError(code: box.status)))
+                    }
                 }
             })
             do { try work.submit() } catch { throw UVError(error) }

@@ -22,7 +22,7 @@ public final class FSEvent: Handle {
     @exclusivity(unchecked)
     private var callback: ((FSEvent, String?, Events) -> Void)?
     private lazy var nativeFire: (String?, Int32, Int32) -> Void = { [unowned(unsafe) self] name, events, _ in
-        self.callback?(self, name, Events(rawValue: events))
+        self.deliver(.change(0)) { self.callback?(self, name, Events(rawValue: events)) }
     }
 
     /// The corresponding libuv function is `uv_fs_event_init`.
@@ -49,7 +49,7 @@ public final class FSEvent: Handle {
         case .uv(let h):
             try check(uv_fs_event_start(UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_fs_event_t.self), { h, name, events, status in
                 let e = Handle.owner(of: h?.pointee.data, as: FSEvent.self)
-                e.callback?(e, name.map { String(cString: $0) }, Events(rawValue: events))
+                e.deliver(.change(status)) { e.callback?(e, name.map { String(cString: $0) }, Events(rawValue: events)) }
             }, path, 0))
         case .native(let h):
             do { try unsafeDowncast(h, to: NativeFSEvent.self).start(path: path, callback: nativeFire) } catch { throw UVError(error) }

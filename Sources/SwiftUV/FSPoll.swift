@@ -11,7 +11,7 @@ public final class FSPoll: Handle {
     @exclusivity(unchecked)
     private var callback: ((FSPoll, UVError?, FileStat, FileStat) -> Void)?
     private lazy var nativeFire: (Int32, NativeStat, NativeStat) -> Void = { [unowned(unsafe) self] status, previous, current in
-        self.callback?(self, status == 0 ? nil : UVError(code: status), FileStat(previous), FileStat(current))
+        self.deliver(.change(status)) { self.callback?(self, status == 0 ? nil : UVError(code: status), FileStat(previous), FileStat(current)) }
     }
 
     /// The corresponding libuv function is `uv_fs_poll_init`.
@@ -52,7 +52,7 @@ public final class FSPoll: Handle {
         case .uv(let h):
             try check(uv_fs_poll_start(UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_fs_poll_t.self), { h, status, prev, curr in
                 let p = Handle.owner(of: h?.pointee.data, as: FSPoll.self)
-                p.callback?(p, status == 0 ? nil : UVError(code: status), FileStat(prev!.pointee), FileStat(curr!.pointee))
+                p.deliver(.change(status)) { p.callback?(p, status == 0 ? nil : UVError(code: status), FileStat(prev!.pointee), FileStat(curr!.pointee)) }
             }, path, UInt32(interval)))
         case .native(let h):
             do { try unsafeDowncast(h, to: NativeFSPoll.self).start(path: path, interval: interval, callback: nativeFire) } catch { throw UVError(error) }

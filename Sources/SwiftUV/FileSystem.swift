@@ -248,8 +248,13 @@ public final class FSRequest {
     fileprivate var core: Core?
     /// The loop this runs on.
     public let loop: Loop
+    /// Its creation order on its loop, as traces name it.
+    let objectID: Int
 
-    fileprivate init(loop: Loop) { self.loop = loop }
+    fileprivate init(loop: Loop) {
+        self.loop = loop
+        self.objectID = loop.takeObjectID()
+    }
 
     /// Cancels the request if no pool thread has taken it; else
     /// `UVError.busy`.
@@ -320,7 +325,7 @@ public struct FileSystem {
             // Map before the clean-up: a read maps from the buffer it frees.
             let result: Result<T, UVError> = outcome.result < 0 ? .failure(op.error(Int32(outcome.result))) : .success(map(outcome))
             cleanup?()
-            completion(result)
+            request.loop.deliver(.fs, request.objectID, .done(Int32(clamping: min(outcome.result, 0)))) { completion(result) }
         }
         switch loop.core {
         case .uv(let l):

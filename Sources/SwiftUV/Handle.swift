@@ -66,6 +66,12 @@ public class Handle {
     /// The handle's kind.
     public let type: HandleType
     let core: Core
+    /// Its creation order on its loop, as traces name it.
+    let objectID: Int
+    /// How a comparison of two traces of the program treats this handle's
+    /// events (see `Loop.startTracing(_:)` and `uvdemo compare --exec`).
+    @exclusivity(unchecked)
+    public var traceOrder = TraceOrder.ordered
     @exclusivity(unchecked)
     private(set) var state = State.open
     @exclusivity(unchecked)
@@ -80,6 +86,7 @@ public class Handle {
         self.loop = loop
         self.type = type
         self.core = core
+        self.objectID = loop.takeObjectID()
         // The pin: released after the close callback.
         let pinned = Unmanaged.passRetained(self).toOpaque()
         switch core {
@@ -297,7 +304,7 @@ public class Handle {
         loop.liveHandleCount -= 1
         let callback = closeCallback
         closeCallback = nil
-        callback?(self)
+        deliver(.closed) { callback?(self) }
         Unmanaged.passUnretained(self).release()
     }
 }

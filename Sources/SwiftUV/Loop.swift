@@ -88,6 +88,12 @@ public final class Loop {
     /// Requests submitted on this loop whose callback has not run.
     @exclusivity(unchecked)
     public internal(set) var liveRequestCount = 0
+    /// Handles and requests made on this loop so far: their trace ids.
+    @exclusivity(unchecked)
+    var objectCount = 0
+    /// Tracing and metrics, while either is on.
+    @exclusivity(unchecked)
+    var observer: LoopObserver?
 
     /// Makes a new loop (`uv_loop_init`).
     public init(backend: Backend = .libuv, options: Options = []) throws(UVError) {
@@ -121,6 +127,7 @@ public final class Loop {
                 throw UVError(error)
             }
         }
+        traceFromEnvironment()
     }
 
     private init(defaultLoopOn backend: Backend) throws(UVError) {
@@ -144,6 +151,7 @@ public final class Loop {
         case .native:
             do { core = .native(try NativeEventLoop()) } catch { throw UVError(error) }
         }
+        traceFromEnvironment()
     }
 
     /// Opens libuv's spare descriptor for accepting under `EMFILE`
@@ -266,6 +274,7 @@ public final class Loop {
     /// `run` on a loop this thread has claimed.
     func runClaimed(_ mode: RunMode) throws(UVError) -> Bool {
         executorStorage?.adoptRemoteJobs()
+        observer?.runStarts(mode)
         switch core {
         case .uv(let loop):
             running = true
@@ -405,11 +414,19 @@ public final class Loop {
     /// is in flight.
     public func close() throws(UVError) {
         try ensureOpen("Loop.close")
-        // The executor's own handles go last, once nothing else is left.
-        if let executor = executorStorage, thread.owner.load(ordering: .relaxed) == 0,
+        // The executor's and the observer's own handles go last, once
+        // nothing else is left.
+        if executorStorage != nil || observer != nil, thread.owner.load(ordering: .relaxed) == 0,
            liveHandleCount == 0, liveRequestCount == 0 {
-            try executor.shutDown()
-            executorStorage = nil
+            if let executor = executorStorage {
+                try executor.shutDown()
+                executorStorage = nil
+            }
+            if let observer {
+                observer.traceFile?.finish(observer)
+                observer.removeMarks()
+                self.observer = nil
+            }
             _ = try run(.noWait)
         }
         switch core {

@@ -5,7 +5,7 @@ import NativeLoop
 /// loop iteration in one phase. Watchers of a phase run in reverse start
 /// order; one started during its phase first runs on the next iteration.
 public class LoopWatcher: Handle {
-    private lazy var nativeFire: () -> Void = { [unowned(unsafe) self] in self.fire() }
+    private lazy var nativeFire: () -> Void = { [unowned(unsafe) self] in self.deliver(.fired) { self.fire() } }
 
     init(loop: Loop, type: HandleType) throws(UVError) {
         try loop.ensureOpen("\(type.rawValue).init")
@@ -27,7 +27,7 @@ public class LoopWatcher: Handle {
     /// The C callback shared by the three kinds: each `uv_*_t` starts with
     /// the `uv_handle_t` fields, `data` among them.
     private static func fire(_ h: UnsafeMutableRawPointer?) {
-        Handle.withOwner(of: h?.assumingMemoryBound(to: uv_handle_t.self).pointee.data, as: LoopWatcher.self) { $0.fire() }
+        Handle.withOwner(of: h?.assumingMemoryBound(to: uv_handle_t.self).pointee.data, as: LoopWatcher.self) { w in w.deliver(.fired) { w.fire() } }
     }
 
     /// Calls the subclass's typed callback (a method, not a wrapping closure:

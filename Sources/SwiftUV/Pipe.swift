@@ -73,7 +73,7 @@ public final class UVPipe: UVStream {
         // back and keeps the loop alive forever: refuse, as TCP does.
         if connecting { throw UVError.alreadyInProgress.with(context: "UVPipe.connect: a connect is pending") }
         try InputCheck.socketName(path, "UVPipe.connect")
-        let request = StatusRequest(loop: loop, callback: callback, context: "UVPipe.connect(\(InputCheck.quoted(path)))")
+        let request = StatusRequest(handle: self, connect: true, callback: callback, context: "UVPipe.connect(\(InputCheck.quoted(path)))")
         if let p = uvPipe {
             // uv_pipe_connect reports every error through its callback.
             _ = request.startUV(uv_connect_t.self) { req in

@@ -26,7 +26,7 @@ public final class Poll: Handle {
     @exclusivity(unchecked)
     private var callback: ((Result<Events, UVError>) -> Void)?
     private lazy var nativeFire: (Int32, Int32) -> Void = { [unowned(unsafe) self] status, events in
-        self.deliver(status, events)
+        self.report(status, events)
     }
 
     /// Watches `fd`. `UVError.fileExists` if the loop already polls it; a
@@ -44,8 +44,8 @@ public final class Poll: Handle {
         super.init(loop: loop, type: .poll, core: core)
     }
 
-    private func deliver(_ status: Int32, _ events: Int32) {
-        callback?(status == 0 ? .success(Events(rawValue: events)) : .failure(UVError(code: status)))
+    private func report(_ status: Int32, _ events: Int32) {
+        deliver(.ready(status)) { callback?(status == 0 ? .success(Events(rawValue: events)) : .failure(UVError(code: status))) }
     }
 
     /// Starts (or changes) what is watched; `[]` stops. The callback gets
@@ -64,7 +64,7 @@ public final class Poll: Handle {
         switch core {
         case .uv(let h):
             try check(uv_poll_start(UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_poll_t.self), events.rawValue) { h, status, events in
-                Handle.owner(of: h?.pointee.data, as: Poll.self).deliver(status, events)
+                Handle.owner(of: h?.pointee.data, as: Poll.self).report(status, events)
             })
         case .native(let h):
             do {

@@ -238,12 +238,14 @@ public final class UVProcess: Handle {
 
     private func exited(_ status: Int64, _ signal: Int32) {
         exitStatus = (status, signal)
-        // Waiters first: an exit callback that closes the handle must not
-        // turn their answer into the close's.
-        let waiters = exitWaiters
-        exitWaiters = []
-        for waiter in waiters { waiter.resume(returning: (status, signal)) }
-        exitCallback?(self, status, signal)
+        deliver(.exit(status, signal)) {
+            // Waiters first: an exit callback that closes the handle must not
+            // turn their answer into the close's.
+            let waiters = exitWaiters
+            exitWaiters = []
+            for waiter in waiters { waiter.resume(returning: (status, signal)) }
+            exitCallback?(self, status, signal)
+        }
     }
 
     /// Returns the exit status and the signal that ended the process (0 if

@@ -17,7 +17,7 @@ public final class Signal: Handle {
     /// Sticky once a libuv watcher started one-shot, as libuv's own flag.
     @exclusivity(unchecked)
     private var startedOneShot = false
-    private lazy var nativeFire: (Int32) -> Void = { [unowned(unsafe) self] signum in self.callback?(self, signum) }
+    private lazy var nativeFire: (Int32) -> Void = { [unowned(unsafe) self] signum in self.deliver(.signal(signum)) { self.callback?(self, signum) } }
 
     /// The corresponding libuv function is `uv_signal_init`.
     public init(loop: Loop) throws(UVError) {
@@ -65,7 +65,7 @@ public final class Signal: Handle {
             let s = UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_signal_t.self)
             let trampoline: uv_signal_cb = { h, signum in
                 let handle = Handle.owner(of: h?.pointee.data, as: Signal.self)
-                handle.callback?(handle, signum)
+                handle.deliver(.signal(signum)) { handle.callback?(handle, signum) }
                 // libuv stops a one-shot watcher as soon as this returns, which
                 // may set the default action back over a native handler. Stop
                 // it here instead (libuv's own stop is then a no-op), and

@@ -63,9 +63,13 @@ public class UVStream: Handle {
                     stream.idleWatch?.touch()
                     if nread >= 0 {
                         let base = UnsafeRawPointer(buf?.pointee.base)
-                        stream.readCallback?(.success(UnsafeRawBufferPointer(start: nread > 0 ? base : nil, count: nread)))
+                        stream.deliver(.read(nread)) {
+                            stream.readCallback?(.success(UnsafeRawBufferPointer(start: nread > 0 ? base : nil, count: nread)))
+                        }
                     } else {
-                        stream.readCallback?(.failure(UVError(code: Int32(nread))))
+                        stream.deliver(nread == Int(UV_EOF.rawValue) ? .eof : .readError(Int32(nread))) {
+                            stream.readCallback?(.failure(UVError(code: Int32(nread))))
+                        }
                     }
                 }
             })
@@ -76,9 +80,13 @@ public class UVStream: Handle {
                 try unsafeDowncast(h, to: NativeStream.self).readStart { [unowned(unsafe) self] n, buffer in
                     self.idleWatch?.touch()
                     if n >= 0 {
-                        self.readCallback?(.success(UnsafeRawBufferPointer(start: n > 0 ? UnsafeRawPointer(buffer.baseAddress) : nil, count: n)))
+                        self.deliver(.read(n)) {
+                            self.readCallback?(.success(UnsafeRawBufferPointer(start: n > 0 ? UnsafeRawPointer(buffer.baseAddress) : nil, count: n)))
+                        }
                     } else {
-                        self.readCallback?(.failure(UVError(code: Int32(n))))
+                        self.deliver(n == Int(UV_EOF.rawValue) ? .eof : .readError(Int32(n))) {
+                            self.readCallback?(.failure(UVError(code: Int32(n))))
+                        }
                     }
                 }
                 readCallback = callback
@@ -210,7 +218,7 @@ public class UVStream: Handle {
     public final func shutdown(_ callback: ((UVError?) -> Void)? = nil) throws(UVError) {
         // libuv answers ENOTCONN for a closing stream.
         try ensureOpen("shutdown", code: .notConnected)
-        let request = StatusRequest(loop: loop, callback: callback)
+        let request = StatusRequest(handle: self, connect: false, callback: callback)
         switch core {
         case .uv:
             try check(request.startUV(uv_shutdown_t.self) { req in
@@ -242,7 +250,7 @@ public class UVStream: Handle {
         case .uv:
             let status = uv_listen(uvStream, backlog) { s, status in
                 let stream = Handle.owner(of: s?.pointee.data, as: UVStream.self)
-                stream.connectionCallback?(status == 0 ? nil : UVError(code: status))
+                stream.deliver(.connection(status)) { stream.connectionCallback?(status == 0 ? nil : UVError(code: status)) }
             }
             try check(status, listenContext)
         case .native:
@@ -263,7 +271,9 @@ public class UVStream: Handle {
 
     /// The native connection callback, for subclasses.
     final var nativeConnection: (Int32) -> Void {
-        { [unowned(unsafe) self] status in self.connectionCallback?(status == 0 ? nil : UVError(code: status)) }
+        { [unowned(unsafe) self] status in
+            self.deliver(.connection(status)) { self.connectionCallback?(status == 0 ? nil : UVError(code: status)) }
+        }
     }
 
     /// Accepts the pending connection into `client`, a new stream of the
@@ -368,6 +378,9 @@ struct OwnedBuffer {
 /// submission until its callback, which runs exactly once.
 final class StatusRequest {
     let loop: Loop
+    /// The stream it is for, which its callback is traced as.
+    unowned(unsafe) let handle: Handle
+    let isConnect: Bool
     @exclusivity(unchecked)
     private var callback: ((UVError?) -> Void)?
     /// Bookkeeping of the handle, run before the user's callback.
@@ -377,8 +390,10 @@ final class StatusRequest {
     /// its error.
     let context: String?
 
-    init(loop: Loop, callback: ((UVError?) -> Void)?, context: String? = nil) {
-        self.loop = loop
+    init(handle: Handle, connect: Bool, callback: ((UVError?) -> Void)?, context: String? = nil) {
+        self.loop = handle.loop
+        self.handle = handle
+        self.isConnect = connect
         self.callback = callback
         self.context = context
     }
@@ -412,7 +427,9 @@ final class StatusRequest {
         onComplete = nil
         let cb = callback
         callback = nil
-        cb?(status == 0 ? nil : UVError(code: status, context: context))
+        handle.deliver(isConnect ? .connect(status) : .shutdown(status)) {
+            cb?(status == 0 ? nil : UVError(code: status, context: context))
+        }
     }
 }
 
@@ -501,6 +518,6 @@ final class WriteRequest {
         stream.idleWatch?.touch()
         let cb = callback
         callback = nil
-        cb?(status == 0 ? nil : UVError(code: status))
+        stream.deliver(.write(status)) { cb?(status == 0 ? nil : UVError(code: status)) }
     }
 }

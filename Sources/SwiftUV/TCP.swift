@@ -154,7 +154,7 @@ public final class TCP: UVStream {
         if case .unix = address.storage {
             throw UVError.invalidArgument.with(context: "TCP.connect: a Unix path is not a TCP address")
         }
-        let request = StatusRequest(loop: loop, callback: callback, context: "TCP.connect(\(address))")
+        let request = StatusRequest(handle: self, connect: true, callback: callback, context: "TCP.connect(\(address))")
         let status: Int32 = address.withSockAddr { sa, len in
             if let t = uvTCP {
                 return request.startUV(uv_connect_t.self) { req in

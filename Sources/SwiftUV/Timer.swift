@@ -9,6 +9,9 @@ import NativeLoop
 public final class UVTimer: Handle {
     @exclusivity(unchecked)
     private var callback: ((UVTimer) -> Void)?
+    /// The loop time the timer is due at, for the metrics' timer delay.
+    @exclusivity(unchecked)
+    private var due: UInt64 = 0
 
     /// Makes a stopped timer on `loop`.
     ///
@@ -47,9 +50,10 @@ public final class UVTimer: Handle {
             throw UVError.invalidArgument.with(context: "UVTimer.start: no callback")
         }
         self.callback = callback
+        if loop.observer != nil { due = loop.now &+ timeout }
         if let t = uvTimer {
             try check(uv_timer_start(t, { t in
-                Handle.withOwner(of: t?.pointee.data, as: UVTimer.self) { timer in timer.callback?(timer) }
+                Handle.withOwner(of: t?.pointee.data, as: UVTimer.self) { timer in timer.fire() }
             }, timeout, `repeat`))
         } else {
             // The native timer calls this object back: no closure per timer.
@@ -80,6 +84,7 @@ public final class UVTimer: Handle {
     /// The corresponding libuv function is `uv_timer_again`.
     public func again() throws(UVError) {
         try ensureOpen("UVTimer.again")
+        if loop.observer != nil, repeatInterval > 0 { due = loop.now &+ repeatInterval }
         if let t = uvTimer {
             try check(uv_timer_again(t))
         } else {
@@ -113,8 +118,22 @@ public final class UVTimer: Handle {
     }
 
     override func releaseCallbacks() { callback = nil }
+
+    /// Runs the callback (the timer is already rescheduled if it repeats).
+    @inline(__always)
+    private func fire() {
+        guard let observer = loop.observer else {
+            callback?(self)
+            return
+        }
+        // A timer started before the metrics has no due time to measure from.
+        if due != 0 { observer.timerFired(due: due) }
+        let interval = repeatInterval
+        due = interval > 0 ? loop.now &+ interval : 0
+        observer.deliver(.timer, objectID, .fired) { callback?(self) }
+    }
 }
 
 extension UVTimer: NativeTimerTarget {
-    package func nativeTimerFired() { callback?(self) }
+    package func nativeTimerFired() { fire() }
 }

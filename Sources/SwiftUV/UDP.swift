@@ -126,7 +126,7 @@ public final class UDP: Handle {
                                         _ callback: ((UVError?) -> Void)? = nil) throws(UVError) where Bytes.Element == UInt8 {
         try ensureOpen("UDP.send", code: .badFileDescriptor)
         try refuseUnixAddressWhileUnbound(address, "UDP.send")
-        let request = SendRequest(loop: loop, buffer: OwnedBuffer(bytes), callback: callback)
+        let request = SendRequest(udp: self, buffer: OwnedBuffer(bytes), callback: callback)
         try request.submit(on: self, to: address)
     }
 
@@ -200,14 +200,14 @@ public final class UDP: Handle {
                 }
             }, { h, nread, buf, addr, flags in
                 Handle.withOwner(of: h?.pointee.data, as: UDP.self) { udp in
-                    udp.deliver(Int(nread), UnsafeRawPointer(buf?.pointee.base), addr, partial: flags & UInt32(UV_UDP_PARTIAL.rawValue) != 0)
+                    udp.reportDatagram(Int(nread), UnsafeRawPointer(buf?.pointee.base), addr, partial: flags & UInt32(UV_UDP_PARTIAL.rawValue) != 0)
                 }
             })
             try check(status)
         } else {
             do {
                 try nativeUDP.receiveStart { [unowned(unsafe) self] n, buffer, addr, partial in
-                    self.deliver(n, UnsafeRawPointer(buffer.baseAddress), addr, partial: partial)
+                    self.reportDatagram(n, UnsafeRawPointer(buffer.baseAddress), addr, partial: partial)
                 }
             } catch {
                 throw UVError(error)
@@ -216,14 +216,16 @@ public final class UDP: Handle {
         receiveCallback = callback
     }
 
-    private func deliver(_ n: Int, _ base: UnsafeRawPointer?, _ addr: UnsafePointer<sockaddr>?, partial: Bool) {
+    private func reportDatagram(_ n: Int, _ base: UnsafeRawPointer?, _ addr: UnsafePointer<sockaddr>?, partial: Bool) {
         if n < 0 {
-            receiveCallback?(.failure(UVError(code: Int32(n))))
+            deliver(.receiveError(Int32(n))) { receiveCallback?(.failure(UVError(code: Int32(n)))) }
             return
         }
         let sender = addr.flatMap { SocketAddress($0, length: socklen_t(MemoryLayout<sockaddr_storage>.size)) }
-        receiveCallback?(.success(Datagram(bytes: UnsafeRawBufferPointer(start: n > 0 ? base : nil, count: n),
-                                           sender: sender, isPartial: partial)))
+        deliver(.received(n)) {
+            receiveCallback?(.success(Datagram(bytes: UnsafeRawBufferPointer(start: n > 0 ? base : nil, count: n),
+                                               sender: sender, isPartial: partial)))
+        }
     }
 
     /// Stops receiving (`uv_udp_recv_stop`).
@@ -377,11 +379,14 @@ public final class UDP: Handle {
     /// Submits a datagram; the request owns its bytes until the callback.
     private final class SendRequest {
         let loop: Loop
+        /// The socket, which the callback is traced as.
+        unowned(unsafe) let udp: UDP
         let buffer: OwnedBuffer
         var callback: ((UVError?) -> Void)?
 
-        init(loop: Loop, buffer: OwnedBuffer, callback: ((UVError?) -> Void)?) {
-            self.loop = loop
+        init(udp: UDP, buffer: OwnedBuffer, callback: ((UVError?) -> Void)?) {
+            self.loop = udp.loop
+            self.udp = udp
             self.buffer = buffer
             self.callback = callback
         }
@@ -425,7 +430,7 @@ public final class UDP: Handle {
             loop.liveRequestCount -= 1
             let cb = callback
             callback = nil
-            cb?(status == 0 ? nil : UVError(code: status))
+            udp.deliver(.sent(status)) { cb?(status == 0 ? nil : UVError(code: status)) }
         }
     }
 }

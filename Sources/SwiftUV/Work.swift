@@ -20,6 +20,10 @@ public final class Work {
     @exclusivity(unchecked)
     private var core: Core?
     private let body: @Sendable () -> Void
+    /// When the closure ran, while the loop is traced.
+    private let timing: PoolTiming?
+    /// Its creation order on its loop, as traces name it.
+    let objectID: Int
     @exclusivity(unchecked)
     private var finish: ((UVError?) -> Void)?
     /// Whether the completion has run.
@@ -30,6 +34,17 @@ public final class Work {
         self.loop = loop
         self.body = body
         self.finish = finish
+        self.timing = loop.observer?.traceHandler != nil ? PoolTiming() : nil
+        self.objectID = loop.takeObjectID()
+    }
+
+    /// Runs the closure on a pool thread, timed while the loop is traced.
+    private static func run(_ body: @Sendable () -> Void, _ timing: PoolTiming?) {
+        guard let timing else { return body() }
+        let began = uv_hrtime()
+        body()
+        timing.began = began
+        timing.took = uv_hrtime() &- began
     }
 
     fileprivate func submit() throws(UVError) {
@@ -38,8 +53,9 @@ public final class Work {
             let req = UnsafeMutablePointer<uv_work_t>.allocate(capacity: 1)
             req.pointee.data = Unmanaged.passRetained(self).toOpaque()
             let status = uv_queue_work(l, req, { req in
-                // On a pool thread: only the immutable, Sendable body is touched.
-                Unmanaged<Work>.fromOpaque(req!.pointee.data).takeUnretainedValue().body()
+                // On a pool thread: only the immutable, Sendable parts are touched.
+                let work = Unmanaged<Work>.fromOpaque(req!.pointee.data).takeUnretainedValue()
+                Work.run(work.body, work.timing)
             }, { req, status in
                 Unmanaged<Work>.fromOpaque(req!.pointee.data).takeRetainedValue().complete(status)
             })
@@ -50,7 +66,8 @@ public final class Work {
             }
             core = .uv(req)
         case .native(let l):
-            let request = NativeWork(loop: l, work: body) { [self] status in self.complete(status) }
+            let (body, timing) = (self.body, self.timing)
+            let request = NativeWork(loop: l, work: { Work.run(body, timing) }) { [self] status in self.complete(status) }
             do { try request.submit() } catch { throw UVError(error) }
             core = .native(request)
         }
@@ -64,7 +81,8 @@ public final class Work {
         loop.liveRequestCount -= 1
         let callback = finish
         finish = nil
-        callback?(status == 0 ? nil : UVError(code: status))
+        if let timing, timing.took > 0 { loop.observer?.poolRan(.work, objectID, began: timing.began, took: timing.took) }
+        loop.deliver(.work, objectID, .done(status)) { callback?(status == 0 ? nil : UVError(code: status)) }
     }
 
     /// Cancels the work if no pool thread has taken it yet: its closure then
@@ -82,6 +100,13 @@ public final class Work {
             throw UVError.busy.with(context: "Work.cancel: the work has finished")
         }
     }
+}
+
+/// When a work closure ran, written on the pool thread and read at the
+/// completion (the pool's hand-off orders the two).
+private final class PoolTiming: @unchecked Sendable {
+    @exclusivity(unchecked) var began: UInt64 = 0
+    @exclusivity(unchecked) var took: UInt64 = 0
 }
 
 /// Carries a result from the pool thread to the loop thread; the pool's

@@ -169,12 +169,35 @@ extension UVDemo {
             place depends on CPU speed or the kernel are marked * (compared by presence).
             """)
 
-        @OptionGroup var program: ProgramArgument
+        @Argument(help: ArgumentHelp("The program to run; 'uvdemo list' shows them. Or --exec.",
+                                     valueName: DemoProgram.all.map(\.name).joined(separator: "|")))
+        var program: String?
         @OptionGroup var output: OutputOptions
-        @Flag(help: "Exit with status 1 when the backends differ.") var check = false
+        @Flag(help: "Exit with status 1 when the backends differ, naming the first difference.") var check = false
+        @Option(help: ArgumentHelp("Seconds each run of an --exec program may take before it is killed.", valueName: "SECONDS"))
+        var timeLimit: Double = 60
+        @Option(name: .customLong("exec"), parsing: .remaining,
+                help: ArgumentHelp("Compare any program that uses SwiftUV instead: it runs once per backend (SWIFTUV_BACKEND) "
+                                   + "with its loop trace on (SWIFTUV_TRACE), and its callbacks and output are compared. "
+                                   + "Everything after --exec is the program and its arguments: put uvdemo's options first.",
+                                   valueName: "PROGRAM [ARGS...]"))
+        var exec: [String] = []
+
+        func validate() throws {
+            if exec.isEmpty {
+                guard let program else { throw ValidationError("name a program ('uvdemo list' shows them) or give --exec PROGRAM") }
+                guard DemoProgram.named(program) != nil else {
+                    throw ValidationError("unknown program '\(program)'; the programs are: \(DemoProgram.all.map(\.name).joined(separator: ", "))")
+                }
+            } else if let program {
+                throw ValidationError("give a built-in program ('\(program)') or --exec, not both")
+            }
+            if !(timeLimit > 0) { throw ValidationError("--time-limit must be a positive number of seconds") }
+        }
 
         func execute(_ console: Console) throws -> Int32 {
-            let program = program.resolved
+            if !exec.isEmpty { return compareExecutable(console) }
+            let program = DemoProgram.named(program!)!
             var traces: [[TraceEvent]] = []
             for backend in Backend.allCases {
                 console.err("running \(program.name) on \(backend)... ")
@@ -192,6 +215,48 @@ extension UVDemo {
             }
             try output.writeTimeline(program.name, traces, console)
             return check && !comparison.same ? 1 : 0
+        }
+
+        /// `--exec`: both runs of an outside program, its trace, output and
+        /// metrics. Exit 2 when it cannot be compared.
+        func compareExecutable(_ console: Console) -> Int32 {
+            let runner = ExecRun(program: exec[0], arguments: Array(exec.dropFirst()), timeLimit: timeLimit)
+            var results: [ExecRun.Result] = []
+            do {
+                _ = try runner.resolvedPath()
+                for backend in Backend.allCases {
+                    console.err("running \(exec.joined(separator: " ")) on \(backend)... ")
+                    let start = System.highResolutionTime
+                    results.append(try runner.run(on: backend))
+                    let seconds = Double(System.highResolutionTime - start) / 1e9
+                    console.err(seconds < 1 ? String(format: "%.0f ms\n", seconds * 1000) : String(format: "%.2f s\n", seconds))
+                }
+            } catch {
+                console.err("\nuvdemo: \(error)\n")
+                return 2
+            }
+            var comparison = Comparison(results[0].events, results[1].events)
+            comparison.differences += ExecRun.outputDifferences(results[0], results[1])
+            let name = (exec[0] as NSString).lastPathComponent
+            if output.json {
+                console.out(Render.jsonLines(results[0].events + results[1].events))
+            } else {
+                console.out("\(name) on both backends: its loops' callbacks, aligned event by event\n\n")
+                console.out(Render.sideBySide(comparison))
+                console.out("\n" + Render.outputs(results[0], results[1]))
+                console.out("\n" + Render.metrics(results))
+            }
+            do {
+                try output.writeTimeline(name, results.map(\.events), console)
+            } catch {
+                console.err("uvdemo: \(error)\n")
+                return 2
+            }
+            if check, let first = comparison.differences.first {
+                console.err("uvdemo: the backends differ; the first difference: \(first)\n")
+                return 1
+            }
+            return 0
         }
     }
 }

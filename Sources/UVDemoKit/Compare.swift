@@ -22,7 +22,7 @@ public struct Comparison {
     /// event the other side does not have at that place).
     public let rows: [Row]
     /// Each difference, in words; empty when the runs agree.
-    public let differences: [String]
+    public internal(set) var differences: [String]
     /// What the verdict allowed for (ties that came out in another order).
     public let notes: [String]
     /// The largest difference in time between the same loop-thread event.

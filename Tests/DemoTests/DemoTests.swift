@@ -319,3 +319,65 @@ struct ProgramTests {
         #expect(trace.contains { $0.thread == "server" && $0.message.hasPrefix("GET /delay/2000/") })
     }
 }
+
+/// `uvdemo compare --exec`: any program that uses SwiftUV, compared.
+@Suite("uvdemo compare --exec")
+struct ExecCompareTests {
+    /// The program DemoTests compare: built by the package beside the tests.
+    static var subject: String {
+        let tests = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        return tests.appendingPathComponent("swiftuv-trace-subject").path
+    }
+
+    @Test("a program written outside uvdemo is found the same on both backends, output and metrics shown")
+    func same() throws {
+        let captured = Captured()
+        let status = UVDemo.execute(["compare", "--check", "--exec", Self.subject], console: captured.console)
+        #expect(status == 0, "\(captured.err)\n\(captured.out)")
+        let out = captured.out
+        #expect(out.contains("verdict: the same"))
+        #expect(out.contains("timers timer#5 fired"))
+        #expect(out.contains("poll tcp#2 read 4"))
+        #expect(out.contains("echoed: ping"))
+        #expect(out.contains("libuv, loop 1:") && out.contains("native, loop 1:"))
+        #expect(out.contains("callbacks: tcp 10, timer 3, work 1"))
+    }
+
+    @Test("a program that behaves differently on purpose is found different, the difference named")
+    func different() {
+        let captured = Captured()
+        let status = UVDemo.execute(["compare", "--check", "--exec", Self.subject, "--differ"], console: captured.console)
+        #expect(status == 1)
+        #expect(captured.err.contains("the first difference: only native's loop thread prints \"timers timer#6 fired\""), "\(captured.err)")
+    }
+
+    @Test("--json gives the traces as JSON lines of both backends")
+    func json() throws {
+        let captured = Captured()
+        #expect(UVDemo.execute(["compare", "--json", "--exec", Self.subject], console: captured.console) == 0)
+        let lines = captured.out.split(separator: "\n")
+        let events = try lines.map { try JSONDecoder().decode(TraceEvent.self, from: Data($0.utf8)) }
+        #expect(Set(events.map(\.backend)) == ["libuv", "native"])
+        #expect(events.contains { $0.message == "poll work#4 done" && $0.tie != nil })
+    }
+
+    @Test("bad programs: a clear message and exit 2, never a hang", arguments: [
+        (["/nonexistent/program"], "no such program"),
+        (["/etc/passwd"], "is not executable"),
+        (["/tmp"], "is a directory"),
+        (["/bin/true"], "left no loop trace"),
+        (["--time-limit", "1", "--exec", "/bin/sleep", "30"], "did not end within 1 s"),
+        (["/bin/sh", "-c", "kill -SEGV $$"], "crashed on libuv with signal 11"),
+    ])
+    func badPrograms(arguments: [String], message: String) {
+        let captured = Captured()
+        let command = arguments.first == "--time-limit" ? ["compare"] + arguments : ["compare", "--exec"] + arguments
+        #expect(UVDemo.execute(command, console: captured.console) == 2)
+        #expect(captured.err.contains(message), "\(captured.err)")
+    }
+
+    @Test("a trace line that is not a loop event is reported, not skipped")
+    func malformedTrace() {
+        #expect(throws: ExecRun.Failure.self) { _ = try ExecRun.parse("{\"not\":\"an event\"}\n", backend: .libuv) }
+    }
+}

@@ -1,0 +1,266 @@
+import Foundation
+import SwiftUV
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs any executable that uses SwiftUV once per backend, each time with
+/// `SWIFTUV_BACKEND` set and its loop trace written to a file through
+/// `SWIFTUV_TRACE`, and turns the traces into the events a `Comparison`
+/// sets side by side.
+public struct ExecRun: Sendable {
+    /// Why a run could not be compared.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        init(_ description: String) { self.description = description }
+    }
+
+    /// One run on one backend.
+    public struct Result: Sendable {
+        public let backend: Backend
+        /// The loop trace's events, as comparison events.
+        public let events: [TraceEvent]
+        /// The loops' metrics lines, by loop number.
+        public let metrics: [Int: [String: JSONValue]]
+        public let stdout: String
+        public let stderr: String
+        /// The exit status, or the signal that ended it.
+        public let status: Int32
+        public let signal: Int32
+    }
+
+    public let program: String
+    public let arguments: [String]
+    /// Seconds a run may take before it is killed.
+    public let timeLimit: Double
+
+    public init(program: String, arguments: [String], timeLimit: Double = 60) {
+        self.program = program
+        self.arguments = arguments
+        self.timeLimit = timeLimit
+    }
+
+    /// The program's path: as given if it has a slash, else found on `PATH`.
+    /// Throws when it is missing or not executable.
+    public func resolvedPath() throws -> String {
+        if program.isEmpty { throw Failure("--exec needs a program") }
+        var candidates: [String] = []
+        if program.contains("/") {
+            candidates = [program]
+        } else {
+            let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+            candidates = path.split(separator: ":").map { "\($0)/\(program)" }
+        }
+        for candidate in candidates {
+            var info = stat()
+            guard stat(candidate, &info) == 0 else { continue }
+            if info.st_mode & S_IFMT == S_IFDIR { throw Failure("'\(candidate)' is a directory, not a program") }
+            guard access(candidate, X_OK) == 0 else { throw Failure("'\(candidate)' is not executable") }
+            return candidate
+        }
+        throw Failure(program.contains("/") ? "no such program: '\(program)'" : "'\(program)' is not on PATH")
+    }
+
+    /// Runs the program on `backend`; throws when it cannot start, does
+    /// not end within the time limit, or wrote no loop trace.
+    public func run(on backend: Backend) throws -> Result {
+        let path = try resolvedPath()
+        let scratch = try makeScratchDirectory()
+        defer { removeTree(scratch) }
+        let tracePath = scratch + "/trace.jsonl"
+        let outPath = scratch + "/stdout"
+        let errPath = scratch + "/stderr"
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // Its own process group, so that a time limit kills its children too.
+        posix_spawnattr_setpgroup(&attributes, 0)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK))
+
+        var environment = ProcessInfo.processInfo.environment
+        environment["SWIFTUV_BACKEND"] = backend.rawValue
+        environment["SWIFTUV_TRACE"] = tracePath
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for p in argv { free(p) }
+            for p in envp { free(p) }
+        }
+        var child: pid_t = 0
+        let spawned = posix_spawn(&child, path, &actions, &attributes, argv, envp)
+        if spawned != 0 { throw Failure("cannot start '\(path)': \(String(cString: strerror(spawned)))") }
+
+        let deadline = Date().addingTimeInterval(timeLimit)
+        var waitStatus: Int32 = 0
+        while true {
+            let r = waitpid(child, &waitStatus, WNOHANG)
+            if r == child { break }
+            if r < 0 && errno != EINTR { throw Failure("waiting for '\(path)': \(String(cString: strerror(errno)))") }
+            if Date() > deadline {
+                kill(-child, SIGKILL)
+                _ = waitpid(child, &waitStatus, 0)
+                throw Failure("\(program) did not end within \(Int(timeLimit)) s on \(backend) (killed; --time-limit changes the limit)")
+            }
+            usleep(2_000)
+        }
+        let signal = waitStatus & 0x7f
+        let status = signal == 0 ? (waitStatus >> 8) & 0xff : 0
+        let stdout = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
+        let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        if signal != 0 {
+            let tail = stderr.split(separator: "\n").suffix(5).joined(separator: "\n")
+            throw Failure("\(program) crashed on \(backend) with signal \(signal) (\(String(cString: strsignal(signal))))"
+                + (tail.isEmpty ? "" : "; its last lines on stderr:\n" + tail))
+        }
+        let traceText = (try? String(contentsOfFile: tracePath, encoding: .utf8)) ?? ""
+        if traceText.isEmpty {
+            throw Failure("\(program) left no loop trace on \(backend): it does not use SwiftUV, or made no loop "
+                + "(exit status \(status))")
+        }
+        let (events, metrics) = try Self.parse(traceText, backend: backend)
+        return Result(backend: backend, events: events, metrics: metrics, stdout: stdout, stderr: stderr,
+                      status: status, signal: signal)
+    }
+
+    /// The comparison events of a trace file, and its metrics lines.
+    static func parse(_ text: String, backend: Backend) throws -> ([TraceEvent], [Int: [String: JSONValue]]) {
+        let decoder = JSONDecoder()
+        var loopEvents: [LoopEvent] = []
+        var metrics: [Int: [String: JSONValue]] = [:]
+        for (number, line) in text.split(separator: "\n").enumerated() {
+            let data = Data(line.utf8)
+            if line.contains("\"metrics\":") {
+                guard case .object(let object)? = try? decoder.decode(JSONValue.self, from: data),
+                      case .number(let loop)? = object["loop"], case .object(let figures)? = object["metrics"] else {
+                    throw Failure("trace line \(number + 1) is not a metrics line: \(line.prefix(120))")
+                }
+                metrics[Int(loop)] = figures
+                continue
+            }
+            do {
+                loopEvents.append(try decoder.decode(LoopEvent.self, from: data))
+            } catch {
+                throw Failure("trace line \(number + 1) is not a loop event: \(line.prefix(120))")
+            }
+        }
+        let severalLoops = Set(loopEvents.map(\.loop)).count > 1
+        let events = loopEvents.map { event in
+            let prefix = severalLoops ? "loop \(event.loop): " : ""
+            // Completions of pool requests that come one after another race
+            // by design: which job ends first is the pool's choice.
+            let pooled = event.thread == "loop" && event.event == "done"
+                && ["fs", "work", "getaddrinfo", "getnameinfo"].contains(event.kind)
+            return TraceEvent(time: Double(event.time) / 1_000_000, backend: backend.rawValue,
+                              thread: event.thread == "loop" ? "main" : "pool", message: prefix + event.summary,
+                              tie: event.tie ?? (pooled ? "pool completions" : nil),
+                              floating: event.floating)
+        }
+        return (events, metrics)
+    }
+
+    private func makeScratchDirectory() throws -> String {
+        var template = Array("/tmp/uvdemo-exec-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw Failure("cannot make a scratch directory: errno \(errno)") }
+        return String(cString: made)
+    }
+
+    private func removeTree(_ path: String) {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// A JSON value, for the metrics lines of a trace.
+public enum JSONValue: Decodable, Sendable, Equatable {
+    case number(Double), string(String), bool(Bool), array([JSONValue]), object([String: JSONValue]), null
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null } else if let b = try? container.decode(Bool.self) { self = .bool(b) } else if let n = try? container.decode(Double.self) { self = .number(n) } else if let s = try? container.decode(String.self) { self = .string(s) } else if let a = try? container.decode([JSONValue].self) { self = .array(a) } else { self = .object(try container.decode([String: JSONValue].self)) }
+    }
+
+    var number: Double? { if case .number(let n) = self { n } else { nil } }
+}
+
+extension ExecRun {
+    /// Where the two runs' exit status, stdout and stderr differ: the first
+    /// line that differs in each stream.
+    static func outputDifferences(_ a: Result, _ b: Result) -> [String] {
+        var differences: [String] = []
+        let (l, r) = (a.backend.rawValue, b.backend.rawValue)
+        if a.status != b.status { differences.append("the exit status is \(a.status) on \(l) and \(b.status) on \(r)") }
+        for (stream, x, y) in [("stdout", a.stdout, b.stdout), ("stderr", a.stderr, b.stderr)] where x != y {
+            let (xs, ys) = (x.split(separator: "\n", omittingEmptySubsequences: false), y.split(separator: "\n", omittingEmptySubsequences: false))
+            let index = (0..<min(xs.count, ys.count)).first { xs[$0] != ys[$0] } ?? min(xs.count, ys.count)
+            let left = index < xs.count ? "\"\(xs[index])\"" : "nothing"
+            let right = index < ys.count ? "\"\(ys[index])\"" : "nothing"
+            differences.append("\(stream) differs at line \(index + 1): \(l) printed \(left), \(r) printed \(right)")
+        }
+        return differences
+    }
+}
+
+extension Render {
+    /// Both runs' stdout side by side, a line per row, `|` where they agree.
+    public static func outputs(_ a: ExecRun.Result, _ b: ExecRun.Result, width: Int = 64) -> String {
+        let (xs, ys) = (a.stdout.split(separator: "\n").map(String.init), b.stdout.split(separator: "\n").map(String.init))
+        var out = "stdout (exit status \(a.status) on \(a.backend), \(b.status) on \(b.backend))\n"
+        out += pad(a.backend.rawValue, width) + "   " + b.backend.rawValue + "\n"
+        for (i, j) in align(xs, ys, ==) {
+            let left = i.map { truncate(xs[$0], width) } ?? ""
+            let right = j.map { truncate(ys[$0], width) } ?? ""
+            let mark = i == nil ? " > " : j == nil ? " < " : " | "
+            out += (pad(left, width) + mark + right).trimmingTrailingSpaces() + "\n"
+        }
+        if xs.isEmpty && ys.isEmpty { out += "(nothing on either)\n" }
+        return out
+    }
+
+    /// Each run's loop metrics, from the trace's metrics lines.
+    public static func metrics(_ results: [ExecRun.Result]) -> String {
+        func ms(_ value: JSONValue?) -> String {
+            String(format: "%.2f ms", (value?.number ?? 0) / 1_000_000)
+        }
+        var out = "loop metrics\n"
+        for result in results {
+            for loop in result.metrics.keys.sorted() {
+                let m = result.metrics[loop]!
+                out += "  \(result.backend), loop \(loop): \(Int(m["iterations"]?.number ?? 0)) iterations, "
+                    + "\(ms(m["poll_blocked_ns"])) blocked in the poll\n"
+                if case .object(let phases)? = m["phase_ns"] {
+                    let busy = LoopPhase.allCases.compactMap { phase -> String? in
+                        guard let ns = phases[phase.rawValue]?.number, ns > 0 else { return nil }
+                        return "\(phase.rawValue) \(ms(phases[phase.rawValue]))"
+                    }
+                    out += "    in callbacks: " + (busy.isEmpty ? "none" : busy.joined(separator: ", ")) + "\n"
+                }
+                if case .object(let counts)? = m["callbacks"] {
+                    out += "    callbacks: " + counts.keys.sorted().map { "\($0) \(Int(counts[$0]?.number ?? 0))" }.joined(separator: ", ") + "\n"
+                }
+                if case .object(let delay)? = m["timer_delay_ns"], let count = delay["count"]?.number, count > 0 {
+                    out += "    timer delay: p50 \(ms(delay["p50"])), p99 \(ms(delay["p99"])), max \(ms(delay["max"])) over \(Int(count)) timer callbacks\n"
+                }
+                if case .array(let slowest)? = m["slowest"], case .object(let first)? = slowest.first {
+                    var name = ""
+                    if case .string(let kind)? = first["kind"] { name += kind }
+                    if let id = first["id"]?.number { name += "#\(Int(id))" }
+                    if case .string(let event)? = first["event"] { name += " " + event }
+                    if case .string(let phase)? = first["phase"] { name += " (\(phase))" }
+                    out += "    slowest callback: \(name), \(ms(first["duration_ns"]))\n"
+                }
+            }
+            if result.metrics.isEmpty { out += "  \(result.backend): no metrics line (the program did not end normally?)\n" }
+        }
+        return out
+    }
+}

@@ -305,6 +305,51 @@ def chart(summary, contenders, title):
     return "\n".join(parts) + "\n"
 
 
+# The loop's own instruments (Loop.startMetrics, Loop.startTracing): their
+# cost on the workloads with the most callbacks per second, each run beside
+# the same workload with them off, interleaved.
+INSTRUMENTED = ["loop_count", "ping_pongs"]
+INSTRUMENTS = ["off", "metrics", "trace"]
+
+
+def measure_instruments(commands, workloads, rounds, quick, timeout):
+    """{workload: {contender: {instrument: median rate}}} for the SwiftUV contenders."""
+    swiftuv = [c for c in ("swiftuv-libuv", "swiftuv-native") if c in commands]
+    chosen = [w for w in INSTRUMENTED if w in workloads]
+    if not swiftuv or not chosen:
+        return {}
+    rates = {w: {c: {i: [] for i in INSTRUMENTS} for c in swiftuv} for w in chosen}
+    for r in range(rounds):
+        for w in chosen:
+            for c in swiftuv:
+                for i in INSTRUMENTS[r % 3:] + INSTRUMENTS[:r % 3]:
+                    program, options = commands[c]
+                    extra = [] if i == "off" else ["--instrument", i]
+                    print(f"instruments: round {r + 1} {w} {c} {i} ...", end=" ", file=sys.stderr, flush=True)
+                    result = measure_wait4((program, options + extra), w, quick, timeout)
+                    rate = result.get("metrics", {}).get("rate")
+                    print(f"{rate:.0f}/s" if rate else "ERROR", file=sys.stderr, flush=True)
+                    if rate:
+                        rates[w][c][i].append(rate)
+    return {w: {c: {i: statistics.median(v) for i, v in by.items() if v} for c, by in per.items()}
+            for w, per in rates.items()}
+
+
+def instrument_table(instrument):
+    lines = ["Instruments (rate with tracing or metrics on, and its cost over off; run beside each other):"]
+    lines.append(f"  {'workload':<12} {'contender':<15} {'off':>12} {'metrics':>12} {'cost':>7} {'trace':>12} {'cost':>7}")
+    for w, per in instrument.items():
+        for c, by in per.items():
+            off = by.get("off")
+            cells = [f"  {w:<12} {c:<15} {fmt(off, 'rate'):>12}"]
+            for i in ("metrics", "trace"):
+                value = by.get(i)
+                cost = f"{off / value:.2f}x" if off and value else "-"
+                cells.append(f"{fmt(value, 'rate'):>12} {cost:>7}")
+            lines.append(" ".join(cells))
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes, one round (under two minutes)")
@@ -362,6 +407,7 @@ def main():
             summary[w][c] = {"metrics": metrics, "rounds": len(good),
                              "cpu_s": statistics.median(x["cpu_s"] for x in good),
                              "maxrss_bytes": max(x["maxrss_bytes"] for x in good)}
+    instrument = measure_instruments(commands, workloads, rounds, args.quick, timeout)
     info = machine()
     print()
     print(f"SwiftUV benchmarks ({'quick' if args.quick else 'full'}, {rounds} round{'s' if rounds > 1 else ''}, median): "
@@ -369,6 +415,9 @@ def main():
     for w in workloads:
         print()
         print(table(w, summary, contenders))
+    if instrument:
+        print()
+        print(instrument_table(instrument))
     print()
     print("Targets (ratios from this run):")
     for line in targets(summary, contenders):
@@ -376,7 +425,7 @@ def main():
     os.makedirs(RESULTS, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     document = {"date": stamp, "mode": "quick" if args.quick else "full", "rounds": rounds, "machine": info,
-                "contenders": contenders, "results": summary, "runs": raw,
+                "contenders": contenders, "results": summary, "runs": raw, "instruments": instrument,
                 "seconds": round(time.time() - started, 1)}
     # latest-full.* and latest-quick.*: a quick run does not replace the full figures.
     for name in (f"{stamp}-{document['mode']}.json", f"latest-{document['mode']}.json"):

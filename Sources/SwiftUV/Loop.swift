@@ -16,6 +16,18 @@ public enum Backend: String, Sendable, CaseIterable, CustomStringConvertible {
 
     /// `libuv` or `native`.
     public var description: String { rawValue }
+
+    /// The backend the environment variable `SWIFTUV_BACKEND` names, libuv
+    /// when it is not set: how `Loop.default` picks its backend, so that
+    /// one program runs on either (`uvdemo compare --exec` sets it).
+    /// `UVError.invalidArgument` for any other value.
+    public static func fromEnvironment() throws(UVError) -> Backend {
+        let name = getenv("SWIFTUV_BACKEND").map { String(cString: $0) } ?? "libuv"
+        guard let backend = Backend(rawValue: name) else {
+            throw InputCheck.refuse("Backend.fromEnvironment", "SWIFTUV_BACKEND is \(InputCheck.quoted(name)); it must be libuv or native")
+        }
+        return backend
+    }
 }
 
 /// How `Loop.run` iterates (`uv_run_mode`).
@@ -209,11 +221,7 @@ public final class Loop {
         pthread_mutex_lock(defaultLoopLock)
         defer { pthread_mutex_unlock(defaultLoopLock) }
         if let loop = defaultLoopStorage, !loop.isClosed { return loop }
-        let name = getenv("SWIFTUV_BACKEND").map { String(cString: $0) } ?? "libuv"
-        guard let backend = Backend(rawValue: name) else {
-            throw InputCheck.refuse("Loop.defaultLoop", "SWIFTUV_BACKEND is \(InputCheck.quoted(name)); it must be libuv or native")
-        }
-        let loop = try Loop(defaultLoopOn: backend)
+        let loop = try Loop(defaultLoopOn: try Backend.fromEnvironment())
         defaultLoopStorage = loop
         return loop
     }

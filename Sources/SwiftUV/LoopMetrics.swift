@@ -133,3 +133,38 @@ final class MetricsRecorder {
                               max: .nanoseconds(Int64(delayMax))))
     }
 }
+
+extension LoopMetrics: Decodable {
+    private enum Keys: String, CodingKey {
+        case iterations, callbacks, slowest
+        case pollBlocked = "poll_blocked_ns", phases = "phase_ns", delay = "timer_delay_ns"
+    }
+    private enum SlowKeys: String, CodingKey { case kind, id, event, phase, iteration, duration = "duration_ns" }
+    private enum DelayKeys: String, CodingKey { case count, p50, p99, max }
+
+    /// Reads the metrics object of a trace file's metrics line (see
+    /// `Loop.startTracing(toFile:)`).
+    public init(from decoder: any Decoder) throws {
+        func ns(_ value: Int64) -> Duration { .nanoseconds(value) }
+        let c = try decoder.container(keyedBy: Keys.self)
+        iterations = try c.decode(Int.self, forKey: .iterations)
+        pollBlockedTime = ns(try c.decode(Int64.self, forKey: .pollBlocked))
+        let phases = try c.decode([String: Int64].self, forKey: .phases)
+        phaseTime = [:]
+        for phase in LoopPhase.allCases { phaseTime[phase] = ns(phases[phase.rawValue] ?? 0) }
+        callbacks = try c.decode([String: Int].self, forKey: .callbacks)
+        let d = try c.nestedContainer(keyedBy: DelayKeys.self, forKey: .delay)
+        timerDelay = DelaySummary(count: try d.decode(Int.self, forKey: .count), p50: ns(try d.decode(Int64.self, forKey: .p50)),
+                                  p99: ns(try d.decode(Int64.self, forKey: .p99)), max: ns(try d.decode(Int64.self, forKey: .max)))
+        var list = try c.nestedUnkeyedContainer(forKey: .slowest)
+        slowestCallbacks = []
+        while !list.isAtEnd {
+            let s = try list.nestedContainer(keyedBy: SlowKeys.self)
+            slowestCallbacks.append(SlowCallback(kind: try s.decode(String.self, forKey: .kind), id: try s.decode(Int.self, forKey: .id),
+                                                 event: try s.decode(String.self, forKey: .event),
+                                                 phase: try s.decode(LoopPhase.self, forKey: .phase),
+                                                 iteration: try s.decode(Int.self, forKey: .iteration),
+                                                 duration: ns(try s.decode(Int64.self, forKey: .duration))))
+        }
+    }
+}

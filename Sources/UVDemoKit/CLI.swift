@@ -199,10 +199,13 @@ extension UVDemo {
             if !exec.isEmpty { return compareExecutable(console) }
             let program = DemoProgram.named(program!)!
             var traces: [[TraceEvent]] = []
+            var metrics: [(backend: Backend, loops: [Int: LoopMetrics])] = []
             for backend in Backend.allCases {
                 console.err("running \(program.name) on \(backend)... ")
                 let start = System.highResolutionTime
-                traces.append(try program.run(on: backend))
+                let run = try program.runMeasured(on: backend)
+                traces.append(run.events)
+                metrics.append((backend, run.metrics.map { [1: $0] } ?? [:]))
                 let seconds = Double(System.highResolutionTime - start) / 1e9
                 console.err(seconds < 1 ? String(format: "%.0f ms\n", seconds * 1000) : String(format: "%.2f s\n", seconds))
             }
@@ -212,6 +215,7 @@ extension UVDemo {
             } else {
                 console.out("\(program.name) on both backends, aligned event by event\n\n")
                 console.out(Render.sideBySide(comparison))
+                console.out("\n" + Render.metrics(metrics))
             }
             try output.writeTimeline(program.name, traces, console)
             return check && !comparison.same ? 1 : 0
@@ -244,7 +248,7 @@ extension UVDemo {
                 console.out("\(name) on both backends: its loops' callbacks, aligned event by event\n\n")
                 console.out(Render.sideBySide(comparison))
                 console.out("\n" + Render.outputs(results[0], results[1]))
-                console.out("\n" + Render.metrics(results))
+                console.out("\n" + Render.metrics(results.map { ($0.backend, $0.metrics) }))
             }
             do {
                 try output.writeTimeline(name, results.map(\.events), console)

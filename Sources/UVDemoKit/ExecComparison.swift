@@ -21,8 +21,8 @@ public struct ExecRun: Sendable {
         public let backend: Backend
         /// The loop trace's events, as comparison events.
         public let events: [TraceEvent]
-        /// The loops' metrics lines, by loop number.
-        public let metrics: [Int: [String: JSONValue]]
+        /// The loops' metrics, by loop number.
+        public let metrics: [Int: LoopMetrics]
         public let stdout: String
         public let stderr: String
         /// The exit status, or the signal that ended it.
@@ -134,18 +134,17 @@ public struct ExecRun: Sendable {
     }
 
     /// The comparison events of a trace file, and its metrics lines.
-    static func parse(_ text: String, backend: Backend) throws -> ([TraceEvent], [Int: [String: JSONValue]]) {
+    static func parse(_ text: String, backend: Backend) throws -> ([TraceEvent], [Int: LoopMetrics]) {
         let decoder = JSONDecoder()
         var loopEvents: [LoopEvent] = []
-        var metrics: [Int: [String: JSONValue]] = [:]
+        var metrics: [Int: LoopMetrics] = [:]
         for (number, line) in text.split(separator: "\n").enumerated() {
             let data = Data(line.utf8)
             if line.contains("\"metrics\":") {
-                guard case .object(let object)? = try? decoder.decode(JSONValue.self, from: data),
-                      case .number(let loop)? = object["loop"], case .object(let figures)? = object["metrics"] else {
+                guard let line = try? decoder.decode(MetricsLine.self, from: data) else {
                     throw Failure("trace line \(number + 1) is not a metrics line: \(line.prefix(120))")
                 }
-                metrics[Int(loop)] = figures
+                metrics[line.loop] = line.metrics
                 continue
             }
             do {
@@ -180,16 +179,10 @@ public struct ExecRun: Sendable {
     }
 }
 
-/// A JSON value, for the metrics lines of a trace.
-public enum JSONValue: Decodable, Sendable, Equatable {
-    case number(Double), string(String), bool(Bool), array([JSONValue]), object([String: JSONValue]), null
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null } else if let b = try? container.decode(Bool.self) { self = .bool(b) } else if let n = try? container.decode(Double.self) { self = .number(n) } else if let s = try? container.decode(String.self) { self = .string(s) } else if let a = try? container.decode([JSONValue].self) { self = .array(a) } else { self = .object(try container.decode([String: JSONValue].self)) }
-    }
-
-    var number: Double? { if case .number(let n) = self { n } else { nil } }
+/// A trace file's last line of a loop: its number and its metrics.
+private struct MetricsLine: Decodable {
+    let loop: Int
+    let metrics: LoopMetrics
 }
 
 extension ExecRun {
@@ -226,40 +219,32 @@ extension Render {
         return out
     }
 
-    /// Each run's loop metrics, from the trace's metrics lines.
-    public static func metrics(_ results: [ExecRun.Result]) -> String {
-        func ms(_ value: JSONValue?) -> String {
-            String(format: "%.2f ms", (value?.number ?? 0) / 1_000_000)
+    /// Each run's loop metrics.
+    public static func metrics(_ runs: [(backend: Backend, loops: [Int: LoopMetrics])]) -> String {
+        func ms(_ d: Duration) -> String {
+            let (seconds, attoseconds) = d.components
+            return String(format: "%.2f ms", Double(seconds) * 1000 + Double(attoseconds) / 1e15)
         }
         var out = "loop metrics\n"
-        for result in results {
-            for loop in result.metrics.keys.sorted() {
-                let m = result.metrics[loop]!
-                out += "  \(result.backend), loop \(loop): \(Int(m["iterations"]?.number ?? 0)) iterations, "
-                    + "\(ms(m["poll_blocked_ns"])) blocked in the poll\n"
-                if case .object(let phases)? = m["phase_ns"] {
-                    let busy = LoopPhase.allCases.compactMap { phase -> String? in
-                        guard let ns = phases[phase.rawValue]?.number, ns > 0 else { return nil }
-                        return "\(phase.rawValue) \(ms(phases[phase.rawValue]))"
-                    }
-                    out += "    in callbacks: " + (busy.isEmpty ? "none" : busy.joined(separator: ", ")) + "\n"
+        for (backend, loops) in runs {
+            for loop in loops.keys.sorted() {
+                let m = loops[loop]!
+                out += "  \(backend), loop \(loop): \(m.iterations) iterations, \(ms(m.pollBlockedTime)) blocked in the poll\n"
+                let busy = LoopPhase.allCases.compactMap { phase -> String? in
+                    guard let d = m.phaseTime[phase], d > .zero else { return nil }
+                    return "\(phase.rawValue) \(ms(d))"
                 }
-                if case .object(let counts)? = m["callbacks"] {
-                    out += "    callbacks: " + counts.keys.sorted().map { "\($0) \(Int(counts[$0]?.number ?? 0))" }.joined(separator: ", ") + "\n"
+                out += "    in callbacks: " + (busy.isEmpty ? "none" : busy.joined(separator: ", ")) + "\n"
+                out += "    callbacks: " + m.callbacks.keys.sorted().map { "\($0) \(m.callbacks[$0]!)" }.joined(separator: ", ") + "\n"
+                if m.timerDelay.count > 0 {
+                    out += "    timer delay: p50 \(ms(m.timerDelay.p50)), p99 \(ms(m.timerDelay.p99)), max \(ms(m.timerDelay.max))"
+                        + " over \(m.timerDelay.count) timer callbacks\n"
                 }
-                if case .object(let delay)? = m["timer_delay_ns"], let count = delay["count"]?.number, count > 0 {
-                    out += "    timer delay: p50 \(ms(delay["p50"])), p99 \(ms(delay["p99"])), max \(ms(delay["max"])) over \(Int(count)) timer callbacks\n"
-                }
-                if case .array(let slowest)? = m["slowest"], case .object(let first)? = slowest.first {
-                    var name = ""
-                    if case .string(let kind)? = first["kind"] { name += kind }
-                    if let id = first["id"]?.number { name += "#\(Int(id))" }
-                    if case .string(let event)? = first["event"] { name += " " + event }
-                    if case .string(let phase)? = first["phase"] { name += " (\(phase))" }
-                    out += "    slowest callback: \(name), \(ms(first["duration_ns"]))\n"
+                if let slow = m.slowestCallbacks.first {
+                    out += "    slowest callback: \(slow.kind)#\(slow.id) \(slow.event) (\(slow.phase.rawValue)), \(ms(slow.duration))\n"
                 }
             }
-            if result.metrics.isEmpty { out += "  \(result.backend): no metrics line (the program did not end normally?)\n" }
+            if loops.isEmpty { out += "  \(backend): no metrics (the program did not end normally?)\n" }
         }
         return out
     }

@@ -54,8 +54,16 @@ extension DemoProgram {
     /// Runs the program on `backend` until its loop has nothing left alive,
     /// and returns what it printed. `live` sees each event as it happens.
     public func run(on backend: Backend, live: (@Sendable (TraceEvent) -> Void)? = nil) throws -> [TraceEvent] {
+        try runMeasured(on: backend, live: live).events
+    }
+
+    /// `run`, with the loop's metrics (taken when the program's work is
+    /// done, before the loop closes).
+    public func runMeasured(on backend: Backend, live: (@Sendable (TraceEvent) -> Void)? = nil) throws
+        -> (events: [TraceEvent], metrics: LoopMetrics?) {
         let trace = Trace(backend: backend, live: live)
         let loop = try Loop(backend: backend)
+        try loop.startMetrics()
         let context = DemoContext()
         defer { context.finish() }
         do {
@@ -65,6 +73,7 @@ extension DemoProgram {
             try? loop.shutdown()
             throw error
         }
+        let metrics = loop.metrics
         if loop.isAlive {
             trace.log("the loop was stopped with \(loop.liveHandleCount) handles alive")
             try loop.shutdown()
@@ -72,7 +81,7 @@ extension DemoProgram {
             trace.log("the loop has ended: nothing left alive")
             try loop.close()
         }
-        return trace.events
+        return (trace.events, metrics)
     }
 }
 

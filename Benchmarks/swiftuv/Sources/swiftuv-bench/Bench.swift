@@ -9,6 +9,7 @@ struct Bench {
     let workload: String
     let quick: Bool
     let backend: Backend
+    let instrument: String?
 
     func size(_ full: Int, _ small: Int) -> Int { quick ? small : full }
     func seconds(_ full: UInt64, _ small: UInt64) -> UInt64 { quick ? small : full }
@@ -20,7 +21,15 @@ struct Bench {
 
     func run() {
         let loop: Loop
-        do { loop = try Loop(backend: backend) } catch { fail("Loop", error) }
+        do {
+            loop = try Loop(backend: backend)
+            switch instrument {
+            case nil: break
+            case "metrics": try loop.startMetrics()
+            case "trace": try loop.startTracing(toFile: "/dev/null")
+            default: fail("--instrument", UVError.invalidArgument)
+            }
+        } catch { fail("Loop", error) }
         func run() { do { try loop.run() } catch { fail("run", error) } }
 
         /// Stops a duration workload after `s` seconds: `body` runs, then the timer closes.

@@ -1,5 +1,5 @@
 // SwiftUV on either backend, the workloads of Benchmarks/WORKLOADS.md.
-// Usage: swiftuv-bench WORKLOAD [--quick] [--backend libuv|native]
+// Usage: swiftuv-bench WORKLOAD [--quick] [--backend libuv|native] [--instrument metrics|trace]
 import SwiftUV
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -8,5 +8,11 @@ let chosen: Backend = {
           let b = Backend(rawValue: arguments[i + 1]) else { return .libuv }
     return b
 }()
-Bench(workload: arguments.first { !$0.hasPrefix("--") && Backend(rawValue: $0) == nil } ?? "",
-      quick: arguments.contains("--quick"), backend: chosen).run()
+// The loop's own instruments on: metrics, or a full trace (to /dev/null).
+let instrument: String? = {
+    guard let i = arguments.firstIndex(of: "--instrument"), i + 1 < arguments.count else { return nil }
+    return arguments[i + 1]
+}()
+let options = Set(["libuv", "native", "metrics", "trace"])
+Bench(workload: arguments.first { !$0.hasPrefix("--") && !options.contains($0) } ?? "",
+      quick: arguments.contains("--quick"), backend: chosen, instrument: instrument).run()

@@ -28,7 +28,7 @@ public final class Async: Handle {
         case .uv(let l):
             core = try Handle.makeUV(uv_async_t.self, on: l) { l, h in
                 uv_async_init(l, h) { h in
-                    Handle.withOwner(of: h?.pointee.data, as: Async.self) { handle in handle.deliver(.fired) { handle.callback?(handle) } }
+                    Handle.withOwner(of: h?.pointee.data, as: Async.self) { handle in handle.fire() }
                 }
             }
             guard case .uv(let h) = core else { preconditionFailure() }
@@ -42,8 +42,14 @@ public final class Async: Handle {
         self.sender = AsyncSender(door: AsyncDoor(door))
         super.init(loop: loop, type: .async, core: core)
         if case .native(let h) = core {
-            unsafeDowncast(h, to: NativeAsync.self).setCallback { [unowned(unsafe) self] in self.deliver(.fired) { self.callback?(self) } }
+            unsafeDowncast(h, to: NativeAsync.self).setCallback { [unowned(unsafe) self] in self.fire() }
         }
+    }
+
+    /// Runs the callback.
+    @inline(__always)
+    private func fire() {
+        if _slowPath(isObserved) { deliver(.fired) { callback?(self) } } else { callback?(self) }
     }
 
     /// Wakes the handle; safe from any thread. Throws once the handle is

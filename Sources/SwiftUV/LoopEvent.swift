@@ -20,7 +20,19 @@ public enum LoopPhase: String, Sendable, CaseIterable, Comparable, Codable {
     /// The phases' order in an iteration.
     public static func < (a: LoopPhase, b: LoopPhase) -> Bool { a.order < b.order }
 
-    var order: Int { LoopPhase.allCases.firstIndex(of: self)! }
+    /// The phase's place in an iteration, from 0 (no search, no array: the
+    /// metrics index by it on every callback).
+    var order: Int {
+        switch self {
+        case .timers: 0
+        case .pending: 1
+        case .idle: 2
+        case .prepare: 3
+        case .poll: 4
+        case .check: 5
+        case .closing: 6
+        }
+    }
 }
 
 /// One callback SwiftUV delivered, as a loop trace records it (see

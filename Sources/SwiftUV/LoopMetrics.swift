@@ -53,20 +53,21 @@ public struct LoopMetrics: Sendable {
     }
 }
 
-/// The running figures behind `LoopMetrics`; loop thread only.
-final class MetricsRecorder {
-    @exclusivity(unchecked) var iterations = 0
-    @exclusivity(unchecked) var pollBlocked: UInt64 = 0
-    @exclusivity(unchecked) private var phaseNanoseconds = [UInt64](repeating: 0, count: LoopPhase.allCases.count)
-    @exclusivity(unchecked) private var callbackCounts = [Int](repeating: 0, count: CallbackKind.allCases.count)
-    @exclusivity(unchecked) private var slowest: [(kind: CallbackKind, id: Int, event: CallbackEvent, phase: LoopPhase,
+/// The running figures behind `LoopMetrics`; loop thread only. A value
+/// kept inside the observer, so that recording takes no reference.
+struct MetricsRecorder {
+    var iterations = 0
+    var pollBlocked: UInt64 = 0
+    private var phaseNanoseconds = [UInt64](repeating: 0, count: LoopPhase.allCases.count)
+    private var callbackCounts = [Int](repeating: 0, count: CallbackKind.allCases.count)
+    private var slowest: [(kind: CallbackKind, id: Int, event: CallbackEvent, phase: LoopPhase,
                                                     iteration: Int, nanoseconds: UInt64)] = []
     /// The shortest duration in `slowest` once it is full.
-    @exclusivity(unchecked) private var slowestFloor: UInt64 = 0
-    @exclusivity(unchecked) private var delays: [UInt64] = []
-    @exclusivity(unchecked) private var delayCount = 0
-    @exclusivity(unchecked) private var delayMax: UInt64 = 0
-    @exclusivity(unchecked) private var random: UInt64 = 0x9E37_79B9_7F4A_7C15
+    private var slowestFloor: UInt64 = 0
+    private var delays: [UInt64] = []
+    private var delayCount = 0
+    private var delayMax: UInt64 = 0
+    private var random: UInt64 = 0x9E37_79B9_7F4A_7C15
 
     private static let sampleSize = 8192
 
@@ -76,7 +77,7 @@ final class MetricsRecorder {
     }
 
     @inline(__always)
-    func record(kind: CallbackKind, id: Int, event: CallbackEvent, phase: LoopPhase, iteration: Int, nanoseconds: UInt64) {
+    mutating func record(kind: CallbackKind, id: Int, event: CallbackEvent, phase: LoopPhase, iteration: Int, nanoseconds: UInt64) {
         phaseNanoseconds[phase.order] &+= nanoseconds
         callbackCounts[kind.rawValue] &+= 1
         if slowest.count < LoopMetrics.slowestKept || nanoseconds > slowestFloor {
@@ -84,7 +85,7 @@ final class MetricsRecorder {
         }
     }
 
-    private func keepSlow(_ entry: (kind: CallbackKind, id: Int, event: CallbackEvent, phase: LoopPhase,
+    private mutating func keepSlow(_ entry: (kind: CallbackKind, id: Int, event: CallbackEvent, phase: LoopPhase,
                                     iteration: Int, nanoseconds: UInt64)) {
         let index = slowest.firstIndex { $0.nanoseconds < entry.nanoseconds } ?? slowest.count
         slowest.insert(entry, at: index)
@@ -92,7 +93,7 @@ final class MetricsRecorder {
         if slowest.count == LoopMetrics.slowestKept { slowestFloor = slowest.last!.nanoseconds }
     }
 
-    func recordDelay(_ nanoseconds: UInt64) {
+    mutating func recordDelay(_ nanoseconds: UInt64) {
         delayCount += 1
         if nanoseconds > delayMax { delayMax = nanoseconds }
         if delays.count < Self.sampleSize {

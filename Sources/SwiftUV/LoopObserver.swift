@@ -150,10 +150,10 @@ final class LoopObserver {
             prepare.storeBytes(of: me, toByteOffset: Self.observerOffset, as: UnsafeMutableRawPointer.self)
             check.storeBytes(of: me, toByteOffset: Self.observerOffset, as: UnsafeMutableRawPointer.self)
             uv_prepare_start(prepare.assumingMemoryBound(to: uv_prepare_t.self)) { h in
-                LoopObserver.owner(of: UnsafeMutableRawPointer(h!)).preparePassed()
+                LoopObserver.owner(of: UnsafeMutableRawPointer(h!))._withUnsafeGuaranteedRef { $0.preparePassed() }
             }
             uv_check_start(check.assumingMemoryBound(to: uv_check_t.self)) { h in
-                LoopObserver.owner(of: UnsafeMutableRawPointer(h!)).checkPassed()
+                LoopObserver.owner(of: UnsafeMutableRawPointer(h!))._withUnsafeGuaranteedRef { $0.checkPassed() }
             }
             uv_unref(prepare.assumingMemoryBound(to: uv_handle_t.self))
             uv_unref(check.assumingMemoryBound(to: uv_handle_t.self))
@@ -185,9 +185,8 @@ final class LoopObserver {
         return raw
     }
 
-    private static func owner(of mark: UnsafeMutableRawPointer) -> LoopObserver {
+    private static func owner(of mark: UnsafeMutableRawPointer) -> Unmanaged<LoopObserver> {
         Unmanaged<LoopObserver>.fromOpaque(mark.load(fromByteOffset: observerOffset, as: UnsafeMutableRawPointer.self))
-            .takeUnretainedValue()
     }
 
     private static let freeMark: uv_close_cb = { h in UnsafeMutableRawPointer(h)?.deallocate() }
@@ -293,8 +292,8 @@ final class LoopObserver {
         depth -= 1
         let took = uv_hrtime() &- began
         if pollOpenedAt != 0 && phase == .prepare { pollExcluded &+= took }
-        if let metrics {
-            metrics.record(kind: kind, id: id, event: event, phase: phase, iteration: iterationNow, nanoseconds: took)
+        if metrics != nil {
+            metrics!.record(kind: kind, id: id, event: event, phase: phase, iteration: iterationNow, nanoseconds: took)
         }
         if slot >= 0 {
             open[slot].duration = took
@@ -318,10 +317,10 @@ final class LoopObserver {
 
     /// How late a timer fired: `due` is the loop time (ms) it was due at.
     func timerFired(due: UInt64) {
-        guard let metrics else { return }
+        guard metrics != nil else { return }
         let dueNanoseconds = due &* 1_000_000
         let now = uv_hrtime()
-        metrics.recordDelay(now > dueNanoseconds ? now - dueNanoseconds : 0)
+        metrics!.recordDelay(now > dueNanoseconds ? now - dueNanoseconds : 0)
     }
 }
 
@@ -330,7 +329,16 @@ extension Loop {
     @inline(__always)
     func deliver(_ kind: @autoclosure () -> CallbackKind, _ id: Int, _ event: @autoclosure () -> CallbackEvent,
                  _ body: () -> Void) {
-        if let observer { observer.deliver(kind(), id, event(), body) } else { body() }
+        // Off, a nil test and nothing else: no reference taken, no call.
+        if _slowPath(observer != nil) { deliverObserved(kind(), id, event(), .ordered, body) } else { body() }
+    }
+
+    /// The observed path of `deliver`, out of line.
+    @inline(never)
+    func deliverObserved(_ kind: CallbackKind, _ id: Int, _ event: CallbackEvent, _ order: TraceOrder, _ body: () -> Void) {
+        guard let observer else { return body() }
+        // The loop holds the observer for as long as it runs callbacks.
+        Unmanaged.passUnretained(observer)._withUnsafeGuaranteedRef { $0.deliver(kind, id, event, order: order, body) }
     }
 
     /// The next id of a handle or request on this loop.
@@ -356,12 +364,17 @@ extension Loop {
 }
 
 extension Handle {
+    /// Whether the loop is traced or measured: the hot callbacks test this
+    /// first, so that their unobserved path is the plain call.
+    @inline(__always)
+    var isObserved: Bool { loop.observer != nil }
+
     /// Runs `body`, this handle's callback about `event`, recording it
     /// while the loop is traced or measured.
     @inline(__always)
     func deliver(_ event: @autoclosure () -> CallbackEvent, _ body: () -> Void) {
-        if let observer = loop.observer {
-            observer.deliver(CallbackKind(type), objectID, event(), order: traceOrder, body)
+        if _slowPath(loop.observer != nil) {
+            loop.deliverObserved(CallbackKind(type), objectID, event(), traceOrder, body)
         } else {
             body()
         }

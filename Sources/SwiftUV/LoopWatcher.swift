@@ -5,7 +5,7 @@ import NativeLoop
 /// loop iteration in one phase. Watchers of a phase run in reverse start
 /// order; one started during its phase first runs on the next iteration.
 public class LoopWatcher: Handle {
-    private lazy var nativeFire: () -> Void = { [unowned(unsafe) self] in self.deliver(.fired) { self.fire() } }
+    private lazy var nativeFire: () -> Void = { [unowned(unsafe) self] in self.fireWatched() }
 
     init(loop: Loop, type: HandleType) throws(UVError) {
         try loop.ensureOpen("\(type.rawValue).init")
@@ -27,12 +27,20 @@ public class LoopWatcher: Handle {
     /// The C callback shared by the three kinds: each `uv_*_t` starts with
     /// the `uv_handle_t` fields, `data` among them.
     private static func fire(_ h: UnsafeMutableRawPointer?) {
-        Handle.withOwner(of: h?.assumingMemoryBound(to: uv_handle_t.self).pointee.data, as: LoopWatcher.self) { w in w.deliver(.fired) { w.fire() } }
+        Handle.withOwner(of: h?.assumingMemoryBound(to: uv_handle_t.self).pointee.data, as: LoopWatcher.self) { w in
+            w.fireWatched()
+        }
     }
 
     /// Calls the subclass's typed callback (a method, not a wrapping closure:
     /// no extra closure call or retain per iteration).
     func fire() {}
+
+    /// `fire`, recorded while the loop is traced or measured.
+    @inline(__always)
+    private func fireWatched() {
+        if _slowPath(isObserved) { deliver(.fired) { fire() } } else { fire() }
+    }
 
     /// Starts the watcher; `store` keeps the callback in the subclass.
     func startWatcher<W: LoopWatcher>(_ callback: ((W) -> Void)?, store: (@escaping (W) -> Void) -> Void) throws(UVError) {

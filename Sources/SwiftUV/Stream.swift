@@ -60,17 +60,7 @@ public class UVStream: Handle {
                 }
             }, { s, nread, buf in
                 Handle.withOwner(of: s?.pointee.data, as: UVStream.self) { stream in
-                    stream.idleWatch?.touch()
-                    if nread >= 0 {
-                        let base = UnsafeRawPointer(buf?.pointee.base)
-                        stream.deliver(.read(nread)) {
-                            stream.readCallback?(.success(UnsafeRawBufferPointer(start: nread > 0 ? base : nil, count: nread)))
-                        }
-                    } else {
-                        stream.deliver(nread == Int(UV_EOF.rawValue) ? .eof : .readError(Int32(nread))) {
-                            stream.readCallback?(.failure(UVError(code: Int32(nread))))
-                        }
-                    }
+                    stream.reportRead(nread, UnsafeRawPointer(buf?.pointee.base))
                 }
             })
             if status == 0 { readCallback = callback }
@@ -78,16 +68,7 @@ public class UVStream: Handle {
         case .native(let h):
             do {
                 try unsafeDowncast(h, to: NativeStream.self).readStart { [unowned(unsafe) self] n, buffer in
-                    self.idleWatch?.touch()
-                    if n >= 0 {
-                        self.deliver(.read(n)) {
-                            self.readCallback?(.success(UnsafeRawBufferPointer(start: n > 0 ? UnsafeRawPointer(buffer.baseAddress) : nil, count: n)))
-                        }
-                    } else {
-                        self.deliver(n == Int(UV_EOF.rawValue) ? .eof : .readError(Int32(n))) {
-                            self.readCallback?(.failure(UVError(code: Int32(n))))
-                        }
-                    }
+                    self.reportRead(n, UnsafeRawPointer(buffer.baseAddress))
                 }
                 readCallback = callback
             } catch {
@@ -209,6 +190,27 @@ public class UVStream: Handle {
     }
 
     // MARK: Shutdown
+
+    /// Hands a read's outcome to the read callback: `n` bytes at `base`, or
+    /// the error `n` (EOF included).
+    @inline(__always)
+    private func reportRead(_ n: Int, _ base: UnsafeRawPointer?) {
+        idleWatch?.touch()
+        if _slowPath(isObserved) {
+            deliver(n >= 0 ? .read(n) : n == Int(UV_EOF.rawValue) ? .eof : .readError(Int32(n))) { passRead(n, base) }
+        } else {
+            passRead(n, base)
+        }
+    }
+
+    @inline(__always)
+    private func passRead(_ n: Int, _ base: UnsafeRawPointer?) {
+        if n >= 0 {
+            readCallback?(.success(UnsafeRawBufferPointer(start: n > 0 ? base : nil, count: n)))
+        } else {
+            readCallback?(.failure(UVError(code: Int32(n))))
+        }
+    }
 
     /// Shuts the write side once queued writes are done; the stream stops
     /// being writable at once. `UVError.notConnected` if it is not writable,
@@ -518,6 +520,10 @@ final class WriteRequest {
         stream.idleWatch?.touch()
         let cb = callback
         callback = nil
-        stream.deliver(.write(status)) { cb?(status == 0 ? nil : UVError(code: status)) }
+        if _slowPath(stream.isObserved) {
+            stream.deliver(.write(status)) { cb?(status == 0 ? nil : UVError(code: status)) }
+        } else {
+            cb?(status == 0 ? nil : UVError(code: status))
+        }
     }
 }

@@ -122,10 +122,12 @@ public final class UVTimer: Handle {
     /// Runs the callback (the timer is already rescheduled if it repeats).
     @inline(__always)
     private func fire() {
-        guard let observer = loop.observer else {
-            callback?(self)
-            return
-        }
+        if _slowPath(isObserved) { fireObserved() } else { callback?(self) }
+    }
+
+    @inline(never)
+    private func fireObserved() {
+        guard let observer = loop.observer else { return }
         // A timer started before the metrics has no due time to measure from.
         if due != 0 { observer.timerFired(due: due) }
         let interval = repeatInterval

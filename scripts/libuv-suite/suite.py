@@ -67,6 +67,9 @@ PIPE_MARK = re.compile(r"\bTEST_PIPENAME(_[23])?\b|\"\\0")
 
 RUNNER_FILES = ("run-tests.c", "runner.c", "runner-unix.c")
 
+# The addresses off this machine that tests connect or send to.
+OFF_MACHINE = re.compile(r'"(1\.2\.3\.4|8\.8\.8\.8|192\.0\.2\.3|239\.255\.0\.1|2001:4860:4860::8888|ff02::1)"')
+
 OUTER_LIMIT = 120  # seconds; the runner's own timeouts are far shorter
 STUB_TEXT = "not in the native engine's C ABI yet"
 
@@ -269,32 +272,33 @@ def link_native(objects, build, abi):
 
 # ---------------------------------------------------------------- tests
 
-def as_test_user(cmd, cwd, env, private_tmp):
-    """The command as the unprivileged user; with private_tmp, in a mount
-    namespace of its own whose /tmp is an empty tmpfs (the runner removes
-    /tmp/uv-test-sock* before every test: tests beside each other would
-    remove each other's sockets)."""
-    drop = ["setpriv", f"--reuid={TEST_UID}", f"--regid={TEST_GID}", "--clear-groups", "--",
-            "env", "-i", *[f"{k}={v}" for k, v in env.items()], *cmd]
-    if not private_tmp:
-        return drop
-    return ["unshare", "--mount", "--propagation", "private", "--",
-            "sh", "-c", 'mount -t tmpfs -o mode=1777,size=256m tmpfs /tmp && exec "$@"', "sh", *drop]
+def as_test_user(cmd, isolate):
+    """The command as the unprivileged user: with isolate (the path of the
+    isolate helper, isolate.c), in a network namespace with only loopback and
+    a private /tmp; else with setpriv, on the machine's network."""
+    if isolate:
+        return [isolate, str(TEST_UID), str(TEST_GID), *cmd]
+    return ["setpriv", f"--reuid={TEST_UID}", f"--regid={TEST_GID}", "--clear-groups", "--", *cmd]
 
 
-def private_tmp_works():
+def build_isolate(build):
+    """The isolate helper, when this machine lets it work (root, namespaces)."""
+    exe = os.path.join(build, "bin", "isolate")
+    os.makedirs(os.path.dirname(exe), exist_ok=True)
+    run(["gcc", "-O1", "-Wall", "-Wextra", "-o", exe, os.path.join(HERE, "isolate.c")])
+    if (build + "/").startswith("/tmp/"):
+        return None  # its /tmp would hide the runners
     try:
-        r = subprocess.run(as_test_user(["true"], "/", {"PATH": "/usr/bin:/bin"}, True),
-                           capture_output=True, timeout=20)
-        return r.returncode == 0
+        r = subprocess.run([exe, str(TEST_UID), str(TEST_GID), "/bin/true"], capture_output=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired):
-        return False
+        return None
+    return exe if r.returncode == 0 else None
 
 
-def check_loads(exe, private_tmp):
+def check_loads(exe, isolate):
     """The dynamic loader finds every library of exe where the tests run."""
     env = {"PATH": "/usr/bin:/bin", "LD_TRACE_LOADED_OBJECTS": "1"}
-    r = subprocess.run(as_test_user([exe], "/", env, private_tmp), capture_output=True, text=True)
+    r = subprocess.run(as_test_user([exe], isolate), env=env, cwd="/", capture_output=True, text=True)
     if r.returncode != 0 or "not found" in r.stdout:
         sys.exit(f"libuv-suite: {exe} does not load as the test user:\n{r.stdout}{r.stderr}")
 
@@ -302,7 +306,8 @@ def check_loads(exe, private_tmp):
 def list_tests(exe, build):
     cwd = os.path.join(build, "run")
     os.makedirs(cwd, exist_ok=True)
-    text = out(as_test_user([exe, "--list"], cwd, {"PATH": "/usr/bin:/bin"}, False))
+    text = subprocess.run(as_test_user([exe, "--list"], None), env={"PATH": "/usr/bin:/bin"}, cwd=cwd,
+                          check=True, capture_output=True, text=True).stdout
     tests = {}
     for line in text.splitlines():
         m = re.match(r"(\S+)\s*(?:\(helpers:(.*)\))?$", line.strip())
@@ -316,25 +321,30 @@ def marks_of(text):
 
 
 def classify(src, tests):
-    """test -> (its source file, 'ports' | 'pipes' | '') from grepping the
-    file of the test and of its helpers."""
+    """test -> (its source file, 'ports' | 'pipes' | '', whether the file
+    sends off the machine) from grepping the file of the test and of its
+    helpers."""
     impl = {}
     for f in sorted(os.listdir(os.path.join(src, "test"))):
         if not f.endswith(".c"):
             continue
         text = open(os.path.join(src, "test", f), errors="replace").read()
         file_marks = marks_of(text)
-        for m in re.finditer(r"^(TEST_IMPL|HELPER_IMPL)\((\w+)\)(.*?)^}", text, re.M | re.S):
-            # A helper whose own body names a port or path (echo-server.c's
-            # servers) is judged by its body, anything else by its file.
-            body_marks = marks_of(m.group(3)) if m.group(1) == "HELPER_IMPL" else ""
-            impl[(m.group(1), m.group(2))] = (f, body_marks or file_marks)
+        off = bool(OFF_MACHINE.search(text))
+        found = list(re.finditer(r"^(TEST_IMPL|HELPER_IMPL)\((\w+)\)", text, re.M))
+        for m, after in zip(found, found[1:] + [None]):
+            # A helper whose own body (up to the next TEST_IMPL or HELPER_IMPL)
+            # names a port or path (echo-server.c's servers) is judged by its
+            # body, anything else by its file.
+            body = text[m.end():after.start() if after else len(text)]
+            body_marks = marks_of(body) if m.group(1) == "HELPER_IMPL" else ""
+            impl[(m.group(1), m.group(2))] = (f, body_marks or file_marks, off)
     result = {}
     for t, helpers in tests.items():
-        f, marks = impl.get(("TEST_IMPL", t), ("?", "ports"))
+        f, marks, off = impl.get(("TEST_IMPL", t), ("?", "ports", True))
         for h in helpers:
-            marks += impl.get(("HELPER_IMPL", h), ("?", "ports"))[1]
-        result[t] = (f, "ports" if "ports" in marks else "pipes" if "pipes" in marks else "")
+            marks += impl.get(("HELPER_IMPL", h), ("?", "ports", True))[1]
+        result[t] = (f, " ".join(m for m in ("ports", "pipes") if m in marks), off)
     return result
 
 
@@ -367,7 +377,7 @@ def reason_of(result, text):
     return lines[-1].strip() if lines else "no output"
 
 
-def run_one(exe, variant, name, build, src, private_tmp):
+def run_one(exe, variant, name, build, src, isolate):
     base = os.path.join(build, "run", variant)
     cwd = os.path.join(base, name)
     shutil.rmtree(cwd, ignore_errors=True)
@@ -377,11 +387,11 @@ def run_one(exe, variant, name, build, src, private_tmp):
             os.chown(x, TEST_UID, TEST_GID)
     env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": cwd, "USER": "nobody",
            "LOGNAME": "nobody", "LANG": "C.UTF-8", **TEST_ENV, **QUIET_SWIFT}
-    cmd = as_test_user([exe, name], cwd, env, private_tmp)
+    cmd = as_test_user([exe, name], isolate)
     start = time.monotonic()
     timed_out = False
     with open(os.path.join(base, name + ".log"), "w+b") as logf:
-        p = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=logf,
+        p = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=logf,
                              stderr=subprocess.STDOUT, start_new_session=True)
         try:
             rc = p.wait(OUTER_LIMIT)
@@ -406,35 +416,41 @@ def run_one(exe, variant, name, build, src, private_tmp):
             "reason": "" if result == "pass" else reason_of(result, text)}
 
 
-def run_all(exe, variant, names, groups, build, src, jobs, private_tmp):
-    """Every test; the 'serial' ones one at a time (beside parallel ones), the
-    others on the remaining cores. Failures that are not a stub's abort are
-    run again alone once: a pass then marks the test flaky beside others."""
+def run_all(exe, variant, names, groups, build, src, jobs, isolate):
+    """Every test; the 'serial' ones one at a time (beside parallel ones),
+    the 'alone' ones with nothing beside them, the others on the remaining
+    cores. Failures that are not a stub's abort are run again alone once: a
+    pass then marks the test flaky beside others."""
+    alone = [t for t in names if groups[t] == "alone"]
     serial = [t for t in names if groups[t] == "serial"]
-    parallel = [t for t in names if groups[t] != "serial"]
-    results = {}
+    parallel = [t for t in names if groups[t] == "parallel"]
+    results = {t: {"result": "not run", "exit": None, "seconds": 0, "tail": [],
+                   "reason": "would send packets off this machine (no network namespace here)"}
+               for t in names if groups[t] == "not run"}
     running = {}
     with concurrent.futures.ThreadPoolExecutor(max(jobs, 2)) as pool:
-        while serial or parallel or running:
+        while alone or serial or parallel or running:
             serial_busy = any(groups[t] == "serial" for t in running.values())
-            while len(running) < jobs and (serial or parallel):
+            if alone and not running:
+                t = alone.pop(0)
+                running[pool.submit(run_one, exe, variant, t, build, src, isolate)] = t
+            while len(running) < jobs and (serial or parallel) and not any(
+                    groups[t] == "alone" for t in running.values()):
                 if serial and not serial_busy:
                     t = serial.pop(0)
                     serial_busy = True
                 elif parallel:
                     t = parallel.pop(0)
-                elif len(running) == 0:
-                    t = serial.pop(0)
                 else:
                     break
-                running[pool.submit(run_one, exe, variant, t, build, src, private_tmp)] = t
+                running[pool.submit(run_one, exe, variant, t, build, src, isolate)] = t
             done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
             for fut in done:
                 results[running.pop(fut)] = fut.result()
     for t in names:
         r = results[t]
         if r["result"] in ("fail", "timeout") and STUB_TEXT not in r["reason"]:
-            again = run_one(exe, variant, t, build, src, private_tmp)
+            again = run_one(exe, variant, t, build, src, isolate)
             r["alone"] = again["result"]
             if again["result"] == "pass":
                 r["flaky_beside_others"] = True
@@ -445,7 +461,7 @@ def run_all(exe, variant, names, groups, build, src, jobs, private_tmp):
 # ---------------------------------------------------------------- report
 
 def summary_line(report):
-    counted = [r for r in report["tests"] if r["group"] == "engine"]
+    counted = [r for r in report["tests"] if r["group"] == "engine" and r["baseline"] != "not run"]
     base = [r for r in counted if r["baseline"] == "pass"]
     q = [r for r in base if r["native"] == "pass"]
     return f"libuv suite: {len(counted)} tests, system libuv passes {len(base)}, native engine passes {len(q)} of those {len(base)}"
@@ -534,7 +550,7 @@ def write_known_failures(report, path):
     # Every test that does not pass on the native engine, those that do not
     # pass on system libuv either included: a test flaky on the baseline
     # (tcp_close_while_connecting here) must not make the gate flaky.
-    rows = [r for r in report["tests"] if r["native"] != "pass"]
+    rows = [r for r in report["tests"] if r["native"] not in ("pass", "not run")]
     width = max([len(r["name"]) for r in rows] + [10])
     lines = ["# libuv tests that do not pass on the native engine's C ABI.",
              "# One line a test: name, then the reason (from the run that wrote this list).",
@@ -565,6 +581,8 @@ def main():
     ap.add_argument("--check", action="store_true", help="fail on a change against known-failures.txt")
     ap.add_argument("--write-known-failures", action="store_true", help="rewrite known-failures.txt from this run")
     ap.add_argument("--known-failures", default=KNOWN_FAILURES)
+    ap.add_argument("--no-isolation", action="store_true",
+                    help="no namespaces: setpriv only, tests sharing ports or paths one at a time")
     ap.add_argument("--from-report", action="store_true", help="use the last report.json instead of running")
     args = ap.parse_args()
     build = os.path.abspath(args.build_dir)
@@ -611,22 +629,30 @@ def full_run(args, build):
     log(f"libuv-suite: {len(objects)} objects ({compiled} compiled), {len(native_link['stubbed'])} "
         f"of {native_link['needed']} uv_* functions stubbed for the native runner")
 
-    private_tmp = not (build + "/").startswith("/tmp/") and private_tmp_works()
-    if not private_tmp:
-        log("libuv-suite: no private /tmp (unshare --mount failed, or the build folder is in /tmp): "
-            "tests using socket paths run one at a time too")
+    isolate = None if args.no_isolation else build_isolate(build)
+    if not isolate:
+        log("libuv-suite: no network and mount namespace per test here (or --no-isolation): the tests "
+            "sharing a port or socket path run one at a time, those that send off the machine not at all")
     for exe in (baseline_exe, native_exe):
-        check_loads(exe, private_tmp)
+        check_loads(exe, isolate)
     tests = list_tests(baseline_exe, build)
     names = sorted(tests)
     if args.tests:
         wanted = args.tests.split(",")
         names = [t for t in names if t in wanted]
     files = classify(src, {t: tests[t] for t in names})
-    groups = {t: "serial" if files[t][1] == "ports" or (files[t][1] == "pipes" and not private_tmp)
-              else "parallel" for t in names}
-    log(f"libuv-suite: {len(names)} tests, {sum(g == 'serial' for g in groups.values())} "
-        f"of them one at a time, {args.jobs} at once")
+    # In namespaces of its own, a test shares nothing with the others. Else
+    # the tests of a fixed port run one at a time (beside the others), and
+    # those of a socket path alone: every runner removes /tmp/uv-test-sock*
+    # when it starts.
+    groups = {t: "parallel" if isolate or not files[t][1] else
+              "alone" if "pipes" in files[t][1] else "serial" for t in names}
+    for t in names:
+        if not isolate and files[t][2]:
+            groups[t] = "not run"
+    count = {g: sum(x == g for x in groups.values()) for g in ("serial", "alone", "not run")}
+    log(f"libuv-suite: {len(names)} tests, {args.jobs} at once" + ("" if isolate else
+        f"; {count['serial']} one at a time, {count['alone']} alone, {count['not run']} not run"))
 
     results = {}
     for variant, exe in (("baseline", baseline_exe), ("native", native_exe)):
@@ -634,14 +660,15 @@ def full_run(args, build):
         shutil.rmtree(os.path.join(build, "run", variant), ignore_errors=True)
         os.makedirs(os.path.join(build, "run", variant))
         os.chown(os.path.join(build, "run", variant), TEST_UID, TEST_GID)
-        results[variant] = run_all(exe, variant, names, groups, build, src, args.jobs, private_tmp)
+        results[variant] = run_all(exe, variant, names, groups, build, src, args.jobs, isolate)
         timings[variant] = round(time.monotonic() - t0, 1)
         log(f"libuv-suite: {variant} run: {timings[variant]} s")
 
     rows = []
     for t in names:
         b, n = results["baseline"][t], results["native"][t]
-        row = {"name": t, "file": files[t][0], "shares": files[t][1], "schedule": groups[t],
+        row = {"name": t, "file": files[t][0], "shares": files[t][1], "off_machine": files[t][2],
+               "schedule": groups[t],
                "group": "libuv private code" if t in PRIVATE_CODE_TESTS else "engine",
                "baseline": b["result"], "native": n["result"],
                "baseline_reason": b["reason"], "native_reason": n["reason"],
@@ -653,7 +680,7 @@ def full_run(args, build):
                 row[v + "_flaky_beside_others"] = True
         rows.append(row)
     report = {"libuv_version": version, "abi": shown(abi), "timings": timings,
-              "private_tmp": private_tmp, "jobs": args.jobs,
+              "isolated": bool(isolate), "jobs": args.jobs,
               "native_link": native_link, "tests": rows}
     write_report(report, build)
     return report

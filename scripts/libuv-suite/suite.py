@@ -111,22 +111,25 @@ def compile_objects(src, build, jobs):
     obj_dir = os.path.join(build, "obj")
     os.makedirs(obj_dir, exist_ok=True)
     flags = CFLAGS + DEFINES
+    # Compiled from the source folder, so that assertion messages (and the
+    # reasons in report and known-failures.txt) say test/test-x.c, not a path
+    # of this machine.
+    signature = " ".join(flags) + " (in the source folder)"
     flag_file = os.path.join(obj_dir, "flags")
     old_flags = open(flag_file).read() if os.path.exists(flag_file) else ""
-    if old_flags != " ".join(flags):
+    if old_flags != signature:
         for f in os.listdir(obj_dir):
             os.remove(os.path.join(obj_dir, f))
     todo, objects = [], []
     for f in test_sources(src):
         o = os.path.join(obj_dir, os.path.basename(f)[:-2] + ".o")
         objects.append(o)
-        c = os.path.join(src, f)
-        if not os.path.exists(o) or os.path.getmtime(o) < os.path.getmtime(c):
-            todo.append((c, o))
+        if not os.path.exists(o) or os.path.getmtime(o) < os.path.getmtime(os.path.join(src, f)):
+            todo.append((f, o))
 
     def cc(pair):
         c, o = pair
-        r = subprocess.run(["gcc", *flags, "-c", c, "-o", o], capture_output=True, text=True)
+        r = subprocess.run(["gcc", *flags, "-c", c, "-o", o], cwd=src, capture_output=True, text=True)
         return c, r
 
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
@@ -134,7 +137,7 @@ def compile_objects(src, build, jobs):
             if r.returncode != 0:
                 sys.exit(f"libuv-suite: compiling {c} failed:\n{r.stderr}")
     with open(flag_file, "w") as f:
-        f.write(" ".join(flags))
+        f.write(signature)
     return objects, len(todo)
 
 

@@ -8,8 +8,10 @@ Steps (README of this folder: scripts/libuv-suite/README.md):
            native engine's C ABI library, every uv_* function that library
            does not export replaced by a generated stub that says so and aborts
   run      every test of the runner's list on both builds, as an unprivileged
-           user, each in a scratch folder and a private /tmp, the tests that
-           use libuv's fixed ports one at a time
+           user, each in a scratch folder and in namespaces of its own
+           (isolate.c: loopback only, a private /tmp, its own PIDs), in
+           parallel; without namespaces, the tests sharing a fixed port one
+           at a time, those sharing a socket path alone
   report   report.json and report.md in the build folder, and one line:
            "libuv suite: N tests, system libuv passes B, native engine passes Q of those B"
   --check  the gate: fails when a test of Tests/LibuvSuite/known-failures.txt
@@ -277,8 +279,9 @@ def link_native(objects, build, abi):
 
 def as_test_user(cmd, isolate):
     """The command as the unprivileged user: with isolate (the path of the
-    isolate helper, isolate.c), in a network namespace with only loopback and
-    a private /tmp; else with setpriv, on the machine's network."""
+    isolate helper, isolate.c), in a network namespace with only loopback, a
+    private /tmp and a PID namespace; else with setpriv, on the machine's
+    network."""
     if isolate:
         return [isolate, str(TEST_UID), str(TEST_GID), *cmd]
     return ["setpriv", f"--reuid={TEST_UID}", f"--regid={TEST_GID}", "--clear-groups", "--", *cmd]

@@ -37,16 +37,17 @@ mkdir -p "$apt_dir/sources.list.d" "$apt_dir/state/lists/partial" "$apt_dir/cach
 rm -f "$apt_dir/sources.list.d/"*
 for f in /etc/apt/sources.list.d/*.sources; do
     [ -f "$f" ] || continue
-    # deb822: each stanza whose Types has deb gets Types: deb-src, the rest as it is.
+    # deb822: each enabled stanza whose Types has deb gets Types: deb-src,
+    # the rest of it as it is.
     awk '
         function flush() {
-            if (n && deb) { print "Types: deb-src"; for (i = 1; i <= n; i++) print lines[i]; print "" }
-            n = 0; deb = 0
+            if (n && deb && !off) { print "Types: deb-src"; for (i = 1; i <= n; i++) print lines[i]; print "" }
+            n = 0; deb = 0; off = 0
         }
         /^[[:space:]]*$/ { flush(); next }
         /^#/ { next }
         /^Types:/ { if ($0 ~ /[[:space:]]deb([[:space:]]|$)/) deb = 1; next }
-        /^Enabled:[[:space:]]*no/ { deb = 0; skip = 1 }
+        /^Enabled:[[:space:]]*[Nn]o/ { off = 1; next }
         { lines[++n] = $0 }
         END { flush() }
     ' "$f" > "$apt_dir/sources.list.d/$(basename "$f")"

@@ -3,7 +3,7 @@ SWIFT ?= swift
 # Warnings are errors: the package builds with zero warnings.
 STRICT = -Xswiftc -warnings-as-errors
 
-.PHONY: deps build test test-plain test-readme test-asan test-fuzz fuzz sanitize tsan demo coverage docs bench bench-quick clean
+.PHONY: deps build test test-plain test-readme test-asan test-fuzz fuzz sanitize tsan demo coverage docs bench bench-quick libuv-suite libuv-suite-known-failures clean
 
 deps:
 	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists libuv; then \
@@ -88,6 +88,24 @@ bench: deps
 
 bench-quick: deps
 	python3 Benchmarks/run.py --quick
+
+# libuv's own test suite (Debian's source package of the installed libuv1) on
+# system libuv and on the native engine's C ABI (the UVNative product):
+# scripts/libuv-suite/README.md. Report in .build/libuv-suite/report.md; fails
+# when the results differ from Tests/LibuvSuite/known-failures.txt.
+# LIBUV_ABI=PATH uses that library instead of building UVNative
+# (LIBUV_ABI=throwaway: a stand-in exporting only uv_version*).
+LIBUV_ABI ?=
+LIBUV_SUITE = python3 scripts/libuv-suite/suite.py --abi $(or $(LIBUV_ABI),.build/debug/libUVNative.so)
+
+libuv-suite: deps
+	@[ -n "$(LIBUV_ABI)" ] || $(SWIFT) build $(STRICT) --product UVNative
+	$(LIBUV_SUITE) --check
+
+# The same run, then Tests/LibuvSuite/known-failures.txt rewritten from it.
+libuv-suite-known-failures: deps
+	@[ -n "$(LIBUV_ABI)" ] || $(SWIFT) build $(STRICT) --product UVNative
+	$(LIBUV_SUITE) --write-known-failures
 
 clean:
 	rm -rf .build .build-asan .build-tsan .build-docs .build-readme Benchmarks/.build-bench Benchmarks/swiftuv/.build Benchmarks/nio/.build

@@ -116,14 +116,14 @@ public struct ExecRun: Sendable {
         }
         let signal = waitStatus & 0x7f
         let status = signal == 0 ? (waitStatus >> 8) & 0xff : 0
-        let stdout = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
-        let stderr = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        let stdout = fileText(outPath)
+        let stderr = fileText(errPath)
         if signal != 0 {
             let tail = stderr.split(separator: "\n").suffix(5).joined(separator: "\n")
             throw Failure("\(program) crashed on \(backend) with signal \(signal) (\(String(cString: strsignal(signal))))"
                 + (tail.isEmpty ? "" : "; its last lines on stderr:\n" + tail))
         }
-        let traceText = (try? String(contentsOfFile: tracePath, encoding: .utf8)) ?? ""
+        let traceText = fileText(tracePath)
         if traceText.isEmpty {
             throw Failure("\(program) left no loop trace on \(backend): it does not use SwiftUV, or made no loop "
                 + "(exit status \(status))")
@@ -166,6 +166,23 @@ public struct ExecRun: Sendable {
                               floating: event.floating)
         }
         return (events, metrics)
+    }
+
+    /// A file's text, read with read(2) (Foundation's `String(contentsOfFile:)`
+    /// leaks a buffer under LeakSanitizer); empty when it cannot be read.
+    private func fileText(_ path: String) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     private func makeScratchDirectory() throws -> String {

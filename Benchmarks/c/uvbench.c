@@ -1022,6 +1022,98 @@ static void bench_ping_udp1(void) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* read_file                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* A whole file the way a careful libuv program reads it: open, fstat for the
+ * size, one read of that size into a buffer of that size, close; each step a
+ * request on the pool, the next started from the previous one's callback. */
+static uv_fs_t rf_req;
+static const char* rf_path;
+static char* rf_buffer;
+static size_t rf_size;
+static long rf_done;
+static long rf_target;
+static uv_file rf_fd;
+
+static void rf_open_cb(uv_fs_t* req);
+
+static void rf_next(void) {
+  CHECK(uv_fs_open(loop, &rf_req, rf_path, O_RDONLY, 0, rf_open_cb));
+}
+
+static void rf_close_cb(uv_fs_t* req) {
+  CHECK_STATUS(req->result, "uv_fs_close callback");
+  uv_fs_req_cleanup(req);
+  free(rf_buffer);
+  rf_buffer = NULL;
+  if (++rf_done < rf_target) rf_next();
+}
+
+static void rf_read_cb(uv_fs_t* req) {
+  CHECK_STATUS(req->result, "uv_fs_read callback");
+  ENSURE((size_t) req->result == rf_size);
+  uv_fs_req_cleanup(req);
+  CHECK(uv_fs_close(loop, &rf_req, rf_fd, rf_close_cb));
+}
+
+static void rf_stat_cb(uv_fs_t* req) {
+  uv_buf_t buf;
+  CHECK_STATUS(req->result, "uv_fs_fstat callback");
+  rf_size = (size_t) req->statbuf.st_size;
+  uv_fs_req_cleanup(req);
+  rf_buffer = malloc(rf_size ? rf_size : 1);
+  ENSURE(rf_buffer != NULL);
+  buf = uv_buf_init(rf_buffer, (unsigned int) rf_size);
+  CHECK(uv_fs_read(loop, &rf_req, rf_fd, &buf, 1, 0, rf_read_cb));
+}
+
+static void rf_open_cb(uv_fs_t* req) {
+  CHECK_STATUS(req->result, "uv_fs_open callback");
+  rf_fd = (uv_file) req->result;
+  uv_fs_req_cleanup(req);
+  CHECK(uv_fs_fstat(loop, &rf_req, rf_fd, rf_stat_cb));
+}
+
+static double rf_rate(const char* path, long n) {
+  uint64_t t0, t1;
+  rf_path = path;
+  rf_done = 0;
+  rf_target = n;
+  t0 = uv_hrtime();
+  rf_next();
+  run_loop();
+  t1 = uv_hrtime();
+  ENSURE(rf_done == n);
+  return (double) n / seconds(t0, t1);
+}
+
+/* The two files: 4 KiB and 1 MiB in the working directory's temporary
+ * folder, removed at the end. */
+static void rf_make(const char* path, size_t size) {
+  FILE* f = fopen(path, "wb");
+  size_t i;
+  ENSURE(f != NULL);
+  for (i = 0; i < size; i++) fputc((int) (i * 31 & 0xff), f);
+  ENSURE(fclose(f) == 0);
+}
+
+static void bench_read_file(void) {
+  char small[64], large[64];
+  double rate_small, rate_large;
+  snprintf(small, sizeof small, "/tmp/uvbench-read-4k-%d", (int) getpid());
+  snprintf(large, sizeof large, "/tmp/uvbench-read-1m-%d", (int) getpid());
+  rf_make(small, 4096);
+  rf_make(large, 1 << 20);
+  rate_small = rf_rate(small, quick ? 5000 : 20000);
+  rate_large = rf_rate(large, quick ? 100 : 500);
+  unlink(small);
+  unlink(large);
+  result("rate_4k", rate_small, 1);
+  result("rate_1m", rate_large, 1);
+}
+
+/* ------------------------------------------------------------------------ */
 /* main                                                                      */
 /* ------------------------------------------------------------------------ */
 
@@ -1038,6 +1130,7 @@ static const struct {
     {"async1", bench_async1},
     {"queue_work", bench_queue_work},
     {"fs_stat", bench_fs_stat},
+    {"read_file", bench_read_file},
     {"getaddrinfo", bench_getaddrinfo},
     {"spawn", bench_spawn},
     {"ping_pongs", bench_ping_pongs},

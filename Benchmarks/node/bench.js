@@ -148,6 +148,34 @@ function fsStat() {
   runLevel();
 }
 
+// A whole file with fs.readFile (open, fstat, read, close on libuv's pool),
+// one in flight: N files of 4 KiB, then M of 1 MiB.
+function readFile() {
+  const os = require('os');
+  const path = require('path');
+  const small = path.join(os.tmpdir(), `nodebench-read-4k-${process.pid}`);
+  const large = path.join(os.tmpdir(), `nodebench-read-1m-${process.pid}`);
+  const pattern = (n) => { const b = Buffer.alloc(n); for (let i = 0; i < n; i++) b[i] = (i * 31) & 0xff; return b; };
+  fs.writeFileSync(small, pattern(4096));
+  fs.writeFileSync(large, pattern(1 << 20));
+  const runs = [[small, 4096, size(20000, 5000), 'rate_4k'], [large, 1 << 20, size(500, 100), 'rate_1m']];
+  function next(i) {
+    if (i === runs.length) { fs.unlinkSync(small); fs.unlinkSync(large); return; }
+    const [file, bytes, n, metric] = runs[i];
+    let done = 0;
+    const start = now();
+    function onRead(err, data) {
+      if (err) fail(`fs.readFile: ${err.message}`);
+      if (data.length !== bytes) fail(`fs.readFile: ${data.length} bytes`);
+      if (++done < n) return fs.readFile(file, onRead);
+      result(metric, fmt(n / secondsSince(start)));
+      next(i + 1);
+    }
+    fs.readFile(file, onRead);
+  }
+  next(0);
+}
+
 function getaddrinfo() {
   const N = size(10000, 2000);
   const CONCURRENT = 10;
@@ -416,6 +444,7 @@ const workloads = {
   async1: unsupported,
   queue_work: unsupported,
   fs_stat: fsStat,
+  read_file: readFile,
   getaddrinfo: getaddrinfo,
   spawn: spawn,
   ping_pongs: pingPongs,

@@ -199,26 +199,6 @@ extension FileSystem {
         try await awaiting("chown") { done in try chown(descriptor: fd, uid: uid, gid: gid, done) }
     }
 
-    /// The whole content of a file, read on the thread pool (open, read
-    /// until EOF, close).
-    nonisolated(nonsending)
-    public func readFile(_ path: String) async throws -> [UInt8] {
-        let fd = try await open(path)
-        var content: [UInt8] = []
-        do {
-            while true {
-                let chunk = try await read(fd, count: 65536)
-                if chunk.isEmpty { break }
-                content += chunk
-            }
-        } catch {
-            closeNow(fd)
-            throw error
-        }
-        closeNow(fd)
-        return content
-    }
-
     /// Replaces a file's content (created with `mode` if missing), on the
     /// thread pool.
     nonisolated(nonsending)

@@ -370,18 +370,6 @@ extension FileSystem {
 
     // MARK: Conveniences
 
-    /// The whole content of a file (open, fstat, read until EOF, close).
-    public func readFile(_ path: String) throws(UVError) -> [UInt8] {
-        let fd = try open(path)
-        defer { try? close(fd) }
-        var content: [UInt8] = []
-        while true {
-            let chunk = try read(fd, count: 65536)
-            if chunk.isEmpty { return content }
-            content += chunk
-        }
-    }
-
     /// Replaces a file's content (created with `mode` if missing).
     public func writeFile<Bytes: Collection>(_ path: String, _ bytes: Bytes, mode: Int32 = 0o644) throws(UVError) where Bytes.Element == UInt8 {
         let fd = try open(path, flags: [.writeOnly, .create, .truncate], mode: mode)

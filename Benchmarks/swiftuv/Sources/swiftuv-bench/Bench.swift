@@ -184,6 +184,34 @@ struct Bench {
                     report("async\(concurrency)_rate", Double(finished) / elapsed(since: start))
                 }
 
+            case "read_file":
+                // fs.readFile, one in flight: N files of 4 KiB, then M of 1 MiB.
+                let pid = getpid()
+                let files = [("/tmp/swiftuv-bench-read-4k-\(pid)", 4096, size(20_000, 5_000), "rate_4k"),
+                             ("/tmp/swiftuv-bench-read-1m-\(pid)", 1 << 20, size(500, 100), "rate_1m")]
+                for (path, bytes, _, _) in files {
+                    try loop.fs.writeFile(path, (0..<bytes).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+                }
+                defer { for (path, _, _, _) in files { unlink(path) } }
+                for (path, bytes, n, metric) in files {
+                    var finished = 0
+                    func next() {
+                        do {
+                            try loop.fs.readFile(path) { result in
+                                guard case .success(let content) = result, content.count == bytes else {
+                                    fail("readFile", (try? result.get()).map { _ in UVError.invalidArgument } ?? UVError.ioError)
+                                }
+                                finished += 1
+                                if finished < n { next() }
+                            }
+                        } catch { fail("readFile", error) }
+                    }
+                    let start = System.highResolutionTime
+                    next()
+                    run()
+                    report(metric, Double(finished) / elapsed(since: start))
+                }
+
             case "getaddrinfo":
                 let n = size(10_000, 2_000)
                 var started = 0

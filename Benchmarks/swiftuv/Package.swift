@@ -7,7 +7,9 @@ let package = Package(
     name: "SwiftUVBench",
     dependencies: [.package(name: "SwiftUV", path: "../..")],
     targets: [
-        .executableTarget(name: "swiftuv-bench", dependencies: [.product(name: "SwiftUV", package: "SwiftUV")]),
+        .executableTarget(name: "swiftuv-bench", dependencies: [.product(name: "SwiftUV", package: "SwiftUV"), "AllocationCounter"]),
+        // Counts every heap allocation of the process (the `allocations` workload).
+        .target(name: "AllocationCounter"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,3 +1,4 @@
+import AllocationCounter
 import SwiftUV
 import Synchronization
 
@@ -211,6 +212,102 @@ struct Bench {
                     run()
                     report(metric, Double(finished) / elapsed(since: start))
                 }
+
+            case "allocations":
+                // Heap allocations per steady-state operation, counted by the
+                // AllocationCounter hook (every thread): each measured over n
+                // operations after a warm-up of the same.
+                let n = size(100_000, 20_000)
+                func perOperation(_ count: Int, _ body: () throws -> Void) rethrows -> Double {
+                    let before = allocation_count()
+                    try body()
+                    return Double(allocation_count() - before) / Double(count)
+                }
+                // An idle callback, and a restart of an active timer from it.
+                let timer = try UVTimer(loop: loop)
+                try timer.start(timeout: 60_000) { _ in }
+                for (metric, restart) in [("idle_callback", false), ("timer_restart", true)] {
+                    for counting in [false, true] {
+                        var calls = 0
+                        let idle = try Idle(loop: loop)
+                        try idle.start { idle in
+                            if restart { try? timer.start(timeout: 60_000) { _ in } }
+                            calls += 1
+                            if calls == n { try? idle.stop() }
+                        }
+                        let per = perOperation(n) { _ = try? loop.run(.noWait); while idle.isActive { _ = try? loop.run(.once) } }
+                        try idle.close()
+                        if counting { report(metric, per) }
+                    }
+                }
+                try timer.close()
+                run()
+                // A pool job, one in flight.
+                for counting in [false, true] {
+                    var done = 0
+                    func next() {
+                        _ = try? loop.queueWork({ 1 }) { _ in
+                            done += 1
+                            if done < n { next() }
+                        }
+                    }
+                    let per = perOperation(n) { next(); run() }
+                    if counting { report("pool_job", per) }
+                }
+                // Writes of 13 bytes queued on a connected pair, and ping-pong
+                // round trips (two reads and two writes each) on it.
+                let server = try TCP(loop: loop)
+                try server.bind(try SocketAddress(ip: "127.0.0.1", port: 0))
+                var peer: TCP?
+                try server.listen { _ in
+                    guard let p = try? TCP(loop: loop) else { return }
+                    try? server.accept(p)
+                    peer = p
+                    try? server.close()
+                }
+                let client = try TCP(loop: loop)
+                try client.setNoDelay(true)
+                try client.connect(to: try server.localAddress()) { error in if let error { fail("connect", error) } }
+                while peer == nil { _ = try loop.run(.once) }
+                var received = 0
+                try peer!.readStart({ result in
+                    if case .success(let bytes) = result { received += bytes.count }
+                })
+                let message: [UInt8] = Array("hello, world\n".utf8)
+                for counting in [false, true] {
+                    received = 0
+                    let per = perOperation(n) {
+                        for _ in 0..<n { try? client.write(message) }
+                        while received < n * message.count { _ = try? loop.run(.once) }
+                    }
+                    if counting { report("write", per) }
+                }
+                try peer!.readStop()
+                var trips = 0
+                var pending = 0
+                try peer!.readStart({ result in
+                    if case .success(let bytes) = result, !bytes.isEmpty { try? peer!.write(bytes) }
+                })
+                try client.readStart({ result in
+                    guard case .success(let bytes) = result else { return }
+                    pending += bytes.count
+                    while pending >= 5 {
+                        pending -= 5
+                        trips += 1
+                        if trips % n != 0 { try? client.write(Array("PING\n".utf8)) }
+                    }
+                })
+                for counting in [false, true] {
+                    let goal = trips + n
+                    let per = perOperation(n) {
+                        try? client.write(Array("PING\n".utf8))
+                        while trips < goal { _ = try? loop.run(.once) }
+                    }
+                    if counting { report("round_trip", per) }
+                }
+                try client.close()
+                try peer!.close()
+                run()
 
             case "getaddrinfo":
                 let n = size(10_000, 2_000)

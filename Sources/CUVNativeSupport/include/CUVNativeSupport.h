@@ -1,0 +1,16 @@
+#ifndef SWIFTUV_CUVNATIVESUPPORT_H
+#define SWIFTUV_CUVNATIVESUPPORT_H
+
+/* The C half of libUVNative: libuv functions Swift cannot define (variadic
+   ones) and those that are C through and through (errors, addresses,
+   threads, system information). They are defined in this target's .c files
+   under libuv's names, with <uv.h>'s declarations; this header declares only
+   the Swift functions they call. Nothing here links libuv. */
+
+#include <uv.h>
+
+/* Defined in Swift (UVNativeABI/Loop.swift). */
+int uvnative__loop_configure_idle_time(uv_loop_t *loop);
+int uvnative__loop_configure_block_sigprof(uv_loop_t *loop);
+
+#endif

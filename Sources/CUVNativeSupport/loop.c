@@ -52,12 +52,14 @@ size_t uv_req_size(uv_req_type type) {
     }
 }
 
-/* uv_handle_type_name: "timer", "tcp", ...; NULL for an unknown type. */
+/* uv_handle_type_name: "timer", "tcp", ... (and "file" for UV_FILE); NULL
+   for an unknown type. */
 const char *uv_handle_type_name(uv_handle_type type) {
     switch (type) {
 #define NAME_OF(upper, lower) case UV_##upper: return #lower;
     UV_HANDLE_TYPE_MAP(NAME_OF)
 #undef NAME_OF
+    case UV_FILE: return "file";
     default: return NULL;
     }
 }

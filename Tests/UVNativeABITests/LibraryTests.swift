@@ -115,23 +115,42 @@ struct LibraryTests {
         #expect(!dependencies.output.contains("libuv"), "\(dependencies.output)")
     }
 
-    @Test("a C program written for libuv runs on it, as on libuv")
-    func cSmokeProgram() throws {
+    /// Compiles one of the C programs against <uv.h> and links it either to
+    /// libUVNative.so or (`libuv: true`) to the system's libuv; returns
+    /// its exit status and output, or records why it could not.
+    private func compileAndRun(_ source: String, libuv: Bool = false) throws -> (status: Int32, output: String)? {
         guard let library = library.path else {
             Issue.record("libUVNative.so: \(library.problem)")
-            return
+            return nil
         }
         let libraryDirectory = String(library[..<library.lastIndex(of: "/")!])
-        let exe = libraryDirectory + "/smoke"
-        let compile = try run(["cc", "-std=gnu11", "-Wall", "-Werror", "-o", exe, cSource("smoke.c"),
-                               "-L" + libraryDirectory, "-lUVNative", "-Wl,-rpath," + libraryDirectory, "-lpthread"])
+        let exe = libraryDirectory + "/" + source + (libuv ? ".libuv" : ".native")
+        let link = libuv ? ["-luv"] : ["-L" + libraryDirectory, "-lUVNative", "-Wl,-rpath," + libraryDirectory]
+        let compile = try run(["cc", "-std=gnu11", "-Wall", "-Werror", "-o", exe, cSource(source)] + link + ["-lpthread"])
         #expect(compile.status == 0, "\(compile.output)")
-        guard compile.status == 0 else { return }
-        let linked = try run(["ldd", exe])
-        #expect(linked.output.contains("libUVNative.so"))
-        #expect(!linked.output.contains("libuv.so"), "\(linked.output)")
-        let result = try run([exe])
-        #expect(result.status == 0)
-        #expect(result.output == smokeExpected)
+        guard compile.status == 0 else { return nil }
+        if !libuv {
+            let linked = try run(["ldd", exe])
+            #expect(linked.output.contains("libUVNative.so"))
+            #expect(!linked.output.contains("libuv.so"), "\(linked.output)")
+        }
+        return try run([exe])
+    }
+
+    @Test("a C program written for libuv runs on it, as on libuv")
+    func cSmokeProgram() throws {
+        guard let native = try compileAndRun("smoke.c") else { return }
+        #expect(native.status == 0)
+        #expect(native.output == smokeExpected)
+    }
+
+    @Test("errors, addresses, system information and threads: the same as libuv's")
+    func utilities() throws {
+        guard let native = try compileAndRun("utilities.c"),
+              let reference = try compileAndRun("utilities.c", libuv: true) else { return }
+        #expect(reference.status == 0, "\(reference.output)")
+        #expect(native.status == 0, "\(native.output)")
+        #expect(native.output == reference.output)
+        #expect(native.output.hasSuffix("done\n"))
     }
 }

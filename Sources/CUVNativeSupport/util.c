@@ -1,0 +1,159 @@
+/* Version, clocks, buffers, addresses and descriptor guessing. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "CUVNativeSupport.h"
+
+/* uv_version: the version this library reproduces, 1.44.2, as UV_VERSION_HEX. */
+unsigned int uv_version(void) { return UV_VERSION_HEX; }
+
+#define UVNATIVE_STRINGIFY_(x) #x
+#define UVNATIVE_STRINGIFY(x) UVNATIVE_STRINGIFY_(x)
+
+/* uv_version_string: "1.44.2" (the system's libuv release this library
+   reproduces). */
+const char *uv_version_string(void) {
+    return UVNATIVE_STRINGIFY(UV_VERSION_MAJOR) "." UVNATIVE_STRINGIFY(UV_VERSION_MINOR) "."
+        UVNATIVE_STRINGIFY(UV_VERSION_PATCH);
+}
+
+/* uv_hrtime: the monotonic clock in nanoseconds. */
+uint64_t uv_hrtime(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t) now.tv_sec * 1000000000u + (uint64_t) now.tv_nsec;
+}
+
+/* uv_sleep: sleeps msec milliseconds, whatever signals come. */
+void uv_sleep(unsigned int msec) {
+    struct timespec left;
+    left.tv_sec = msec / 1000;
+    left.tv_nsec = (long) (msec % 1000) * 1000000L;
+    while (nanosleep(&left, &left) == -1 && errno == EINTR) {
+    }
+}
+
+/* uv_buf_init */
+uv_buf_t uv_buf_init(char *base, unsigned int len) {
+    uv_buf_t buf;
+    buf.base = base;
+    buf.len = len;
+    return buf;
+}
+
+/* uv_inet_pton: UV_EINVAL for text that is not an address (an IPv6
+   address may carry a "%zone", which is ignored), UV_EAFNOSUPPORT for
+   another family. */
+int uv_inet_pton(int af, const char *src, void *dst) {
+    char address[INET6_ADDRSTRLEN];
+    const char *zone;
+    if (src == NULL || dst == NULL)
+        return UV_EINVAL;
+    if (af == AF_INET)
+        return inet_pton(AF_INET, src, dst) == 1 ? 0 : UV_EINVAL;
+    if (af != AF_INET6)
+        return UV_EAFNOSUPPORT;
+    zone = strchr(src, '%');
+    if (zone != NULL) {
+        size_t length = (size_t) (zone - src);
+        if (length >= sizeof address)
+            return UV_EINVAL;
+        memcpy(address, src, length);
+        address[length] = '\0';
+        src = address;
+    }
+    return inet_pton(AF_INET6, src, dst) == 1 ? 0 : UV_EINVAL;
+}
+
+/* uv_inet_ntop: UV_ENOSPC when dst is too small, UV_EAFNOSUPPORT for
+   another family. */
+int uv_inet_ntop(int af, const void *src, char *dst, size_t size) {
+    if (af != AF_INET && af != AF_INET6)
+        return UV_EAFNOSUPPORT;
+    if (inet_ntop(af, src, dst, (socklen_t) size) == NULL)
+        return UV_ENOSPC;
+    return 0;
+}
+
+/* uv_ip4_addr: fills *addr (zeroed first) with ip and port. */
+int uv_ip4_addr(const char *ip, int port, struct sockaddr_in *addr) {
+    memset(addr, 0, sizeof *addr);
+    addr->sin_family = AF_INET;
+    addr->sin_port = htons((uint16_t) port);
+    return uv_inet_pton(AF_INET, ip, &addr->sin_addr.s_addr);
+}
+
+/* uv_ip6_addr: fills *addr (zeroed first) with ip and port; a "%zone"
+   names the scope's interface (an unknown one gives scope 0). */
+int uv_ip6_addr(const char *ip, int port, struct sockaddr_in6 *addr) {
+    const char *zone;
+    memset(addr, 0, sizeof *addr);
+    addr->sin6_family = AF_INET6;
+    addr->sin6_port = htons((uint16_t) port);
+    zone = strchr(ip, '%');
+    if (zone != NULL)
+        addr->sin6_scope_id = if_nametoindex(zone + 1);
+    return uv_inet_pton(AF_INET6, ip, &addr->sin6_addr);
+}
+
+/* uv_ip4_name */
+int uv_ip4_name(const struct sockaddr_in *src, char *dst, size_t size) {
+    return uv_inet_ntop(AF_INET, &src->sin_addr, dst, size);
+}
+
+/* uv_ip6_name */
+int uv_ip6_name(const struct sockaddr_in6 *src, char *dst, size_t size) {
+    return uv_inet_ntop(AF_INET6, &src->sin6_addr, dst, size);
+}
+
+/* uv_ip_name: either family; UV_EAFNOSUPPORT for another. */
+int uv_ip_name(const struct sockaddr *src, char *dst, size_t size) {
+    if (src->sa_family == AF_INET)
+        return uv_ip4_name((const struct sockaddr_in *) src, dst, size);
+    if (src->sa_family == AF_INET6)
+        return uv_ip6_name((const struct sockaddr_in6 *) src, dst, size);
+    return UV_EAFNOSUPPORT;
+}
+
+/* uv_guess_handle: what libuv would open a descriptor as: a terminal is
+   UV_TTY, a file or character device UV_FILE, a FIFO or Unix stream socket
+   UV_NAMED_PIPE, an IP stream socket UV_TCP, an IP datagram socket UV_UDP. */
+uv_handle_type uv_guess_handle(uv_file file) {
+    struct stat st;
+    struct sockaddr_storage address;
+    socklen_t length = sizeof address;
+    int type;
+    socklen_t type_length = sizeof type;
+    int ip;
+
+    if (file < 0)
+        return UV_UNKNOWN_HANDLE;
+    if (isatty(file))
+        return UV_TTY;
+    if (fstat(file, &st) != 0)
+        return UV_UNKNOWN_HANDLE;
+    if (S_ISREG(st.st_mode) || S_ISCHR(st.st_mode))
+        return UV_FILE;
+    if (S_ISFIFO(st.st_mode))
+        return UV_NAMED_PIPE;
+    if (!S_ISSOCK(st.st_mode))
+        return UV_UNKNOWN_HANDLE;
+    if (getsockname(file, (struct sockaddr *) &address, &length) != 0)
+        return UV_UNKNOWN_HANDLE;
+    if (getsockopt(file, SOL_SOCKET, SO_TYPE, &type, &type_length) != 0)
+        return UV_UNKNOWN_HANDLE;
+    ip = address.ss_family == AF_INET || address.ss_family == AF_INET6;
+    if (type == SOCK_DGRAM && ip)
+        return UV_UDP;
+    if (type == SOCK_STREAM && ip)
+        return UV_TCP;
+    if (type == SOCK_STREAM && address.ss_family == AF_UNIX)
+        return UV_NAMED_PIPE;
+    return UV_UNKNOWN_HANDLE;
+}

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include "CUVNativeSupport.h"
 
 /* uv_loop_configure: UV_METRICS_IDLE_TIME, or UV_LOOP_BLOCK_SIGNAL with
@@ -21,6 +22,29 @@ int uv_loop_configure(uv_loop_t *loop, uv_loop_option option, ...) {
     if (signum != SIGPROF)
         return UV_EINVAL;
     return uvnative__loop_configure_block_sigprof(loop);
+}
+
+/* uv_loop_new (deprecated): an allocated, initialised loop, or NULL. */
+uv_loop_t *uv_loop_new(void) {
+    uv_loop_t *loop = uvnative__malloc(sizeof *loop);
+    if (loop == NULL)
+        return NULL;
+    loop->data = NULL;
+    if (uv_loop_init(loop) != 0) {
+        uvnative__free(loop);
+        return NULL;
+    }
+    return loop;
+}
+
+/* uv_loop_delete (deprecated): closes the loop (it must be closable) and
+   frees it unless it is the default loop. */
+void uv_loop_delete(uv_loop_t *loop) {
+    uv_loop_t *default_loop = uv_default_loop();
+    if (uv_loop_close(loop) != 0)
+        abort();
+    if (loop != default_loop)
+        uvnative__free(loop);
 }
 
 /* uv_loop_size */

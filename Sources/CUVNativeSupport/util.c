@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <net/if.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -156,4 +157,47 @@ uv_handle_type uv_guess_handle(uv_file file) {
     if (type == SOCK_STREAM && address.ss_family == AF_UNIX)
         return UV_NAMED_PIPE;
     return UV_UNKNOWN_HANDLE;
+}
+
+/* uv_random's source: getrandom(2), in pieces of at most 32 MiB, retried
+   on EINTR. */
+int uvnative__random_fill(void *buf, size_t len) {
+    char *at = buf;
+    while (len > 0) {
+        size_t piece = len < (32u << 20) ? len : (32u << 20);
+        ssize_t n = getrandom(at, piece, 0);
+        if (n == -1) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        at += n;
+        len -= (size_t) n;
+    }
+    return 0;
+}
+
+/* uv_if_indextoname: the interface's name, UV_ENOBUFS (with the room
+   needed) when buffer is too small. */
+int uv_if_indextoname(unsigned int ifindex, char *buffer, size_t *size) {
+    char name[IF_NAMESIZE + 1];
+    size_t length;
+    if (buffer == NULL || size == NULL || *size == 0)
+        return UV_EINVAL;
+    if (if_indextoname(ifindex, name) == NULL)
+        return -errno;
+    length = strnlen(name, sizeof name);
+    if (length >= *size) {
+        *size = length + 1;
+        return UV_ENOBUFS;
+    }
+    memcpy(buffer, name, length);
+    buffer[length] = '\0';
+    *size = length;
+    return 0;
+}
+
+/* uv_if_indextoiid: on Unix, the interface's name. */
+int uv_if_indextoiid(unsigned int ifindex, char *buffer, size_t *size) {
+    return uv_if_indextoname(ifindex, buffer, size);
 }

@@ -101,3 +101,20 @@ public func abiUnref(_ handle: UnsafeMutablePointer<uv_handle_t>) {
 public func abiHasRef(_ handle: UnsafePointer<uv_handle_t>) -> Int32 {
     handle.pointee.flags & HandleFlags.ref != 0 ? 1 : 0
 }
+
+/// `uv_fileno`: the descriptor of a TCP, pipe, TTY, UDP or poll handle;
+/// `UV_EBADF` when it has none or is closing, `UV_EINVAL` for other kinds.
+@_cdecl("uv_fileno")
+public func abiFileno(_ handle: UnsafePointer<uv_handle_t>, _ fd: UnsafeMutablePointer<uv_os_fd_t>) -> Int32 {
+    switch handle.pointee.type {
+    case UV_TCP, UV_NAMED_PIPE, UV_TTY, UV_UDP, UV_POLL:
+        break
+    default:
+        return uvError(EINVAL)
+    }
+    guard let object = abiHandle(handle), !object.nativeHandle.isClosing else { return uvError(EBADF) }
+    let descriptor = object.nativeHandle.descriptor
+    if descriptor == -1 { return uvError(EBADF) }
+    fd.pointee = descriptor
+    return 0
+}

@@ -51,6 +51,11 @@ public func abiLoopInit(_ loop: UnsafeMutablePointer<uv_loop_t>) -> Int32 {
     } catch {
         return error.code
     }
+    // The count of active handles lives in the C struct, where programs
+    // read it (and libuv's tests adjust it).
+    let counter = (UnsafeMutableRawPointer(loop) + MemoryLayout<uv_loop_t>.offset(of: \.active_handles)!)
+        .assumingMemoryBound(to: UInt32.self)
+    native.placeActiveHandleCounter(counter)
     let box = ABILoop(native: native, cLoop: loop)
     loop.pointee.internal_fields = UnsafeMutableRawPointer(Unmanaged.passRetained(box).toOpaque())
     loop.pointee.backend_fd = native.epollFD
@@ -68,6 +73,7 @@ public func abiLoopClose(_ loop: UnsafeMutablePointer<uv_loop_t>) -> Int32 {
     } catch {
         return error.code
     }
+    box.takeUnretainedValue().native.placeActiveHandleCounter(nil)
     loop.pointee.internal_fields = nil
     loop.pointee.backend_fd = -1
     box.release()

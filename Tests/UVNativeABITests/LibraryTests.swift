@@ -144,10 +144,11 @@ struct LibraryTests {
         #expect(native.output == smokeExpected)
     }
 
-    @Test("errors, addresses, system information and threads: the same as libuv's")
-    func utilities() throws {
-        guard let native = try compileAndRun("utilities.c"),
-              let reference = try compileAndRun("utilities.c", libuv: true) else { return }
+    @Test("errors, addresses, system information, threads, the thread pool: the same as libuv's",
+          arguments: ["utilities.c", "work.c"])
+    func sameAsLibuv(_ source: String) throws {
+        guard let native = try compileAndRun(source),
+              let reference = try compileAndRun(source, libuv: true) else { return }
         #expect(reference.status == 0, "\(reference.output)")
         #expect(native.status == 0, "\(native.output)")
         #expect(native.output == reference.output)

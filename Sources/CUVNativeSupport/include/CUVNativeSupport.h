@@ -13,4 +13,15 @@
 int uvnative__loop_configure_idle_time(uv_loop_t *loop);
 int uvnative__loop_configure_block_sigprof(uv_loop_t *loop);
 
+/* Defined in C for the Swift side (not exported). */
+#define UVNATIVE_HIDDEN __attribute__((visibility("hidden")))
+
+/* The allocator uv_replace_allocator sets, for what the caller frees. */
+UVNATIVE_HIDDEN void *uvnative__malloc(size_t size);
+UVNATIVE_HIDDEN void *uvnative__calloc(size_t count, size_t size);
+UVNATIVE_HIDDEN void uvnative__free(void *pointer);
+
+/* Fills buf with len bytes from getrandom(2): 0 or a libuv error. */
+UVNATIVE_HIDDEN int uvnative__random_fill(void *buf, size_t len);
+
 #endif

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/sysinfo.h>
@@ -777,3 +778,6 @@ uv_os_fd_t uv_get_osfhandle(int fd) { return fd; }
 
 /* uv_open_osfhandle */
 int uv_open_osfhandle(uv_os_fd_t os_fd) { return os_fd; }
+
+/* uv_kill */
+int uv_kill(int pid, int signum) { return kill(pid, signum) == 0 ? 0 : -errno; }

@@ -1,6 +1,8 @@
 /* Version, clocks, buffers, addresses and descriptor guessing. */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <net/if.h>
 #include <string.h>
@@ -200,4 +202,62 @@ int uv_if_indextoname(unsigned int ifindex, char *buffer, size_t *size) {
 /* uv_if_indextoiid: on Unix, the interface's name. */
 int uv_if_indextoiid(unsigned int ifindex, char *buffer, size_t *size) {
     return uv_if_indextoname(ifindex, buffer, size);
+}
+
+/* A socket option of a TCP, pipe or UDP handle: read when *value is 0,
+   else set (libuv's uv__socket_sockopt). */
+static int socket_buffer_size(uv_handle_t *handle, int option, int *value) {
+    uv_os_fd_t fd;
+    socklen_t length = sizeof *value;
+    int r;
+    if (handle == NULL || value == NULL)
+        return UV_EINVAL;
+    if (handle->type != UV_TCP && handle->type != UV_NAMED_PIPE && handle->type != UV_UDP)
+        return UV_ENOTSUP;
+    if (uv_fileno(handle, &fd) != 0)
+        fd = -1;
+    if (*value == 0)
+        r = getsockopt(fd, SOL_SOCKET, option, value, &length);
+    else
+        r = setsockopt(fd, SOL_SOCKET, option, value, length);
+    return r < 0 ? -errno : 0;
+}
+
+/* uv_send_buffer_size: SO_SNDBUF, read when *value is 0, else set. */
+int uv_send_buffer_size(uv_handle_t *handle, int *value) { return socket_buffer_size(handle, SO_SNDBUF, value); }
+
+/* uv_recv_buffer_size: SO_RCVBUF, read when *value is 0, else set. */
+int uv_recv_buffer_size(uv_handle_t *handle, int *value) { return socket_buffer_size(handle, SO_RCVBUF, value); }
+
+/* Makes the ends non-blocking as their flags ask (UV_NONBLOCK_PIPE);
+   closes both on failure. */
+static int finish_ends(int ends[2], int flags0, int flags1, int out[2]) {
+    if (((flags0 & UV_NONBLOCK_PIPE) && fcntl(ends[0], F_SETFL, fcntl(ends[0], F_GETFL) | O_NONBLOCK) != 0)
+        || ((flags1 & UV_NONBLOCK_PIPE) && fcntl(ends[1], F_SETFL, fcntl(ends[1], F_GETFL) | O_NONBLOCK) != 0)) {
+        int err = -errno;
+        close(ends[0]);
+        close(ends[1]);
+        return err;
+    }
+    out[0] = ends[0];
+    out[1] = ends[1];
+    return 0;
+}
+
+/* uv_pipe: a pipe, close-on-exec, each end non-blocking when its flags ask
+   (UV_NONBLOCK_PIPE). */
+int uv_pipe(uv_file fds[2], int read_flags, int write_flags) {
+    int ends[2];
+    if (pipe2(ends, O_CLOEXEC) != 0)
+        return -errno;
+    return finish_ends(ends, read_flags, write_flags, fds);
+}
+
+/* uv_socketpair: a connected pair, close-on-exec, each end non-blocking
+   when its flags ask (UV_NONBLOCK_PIPE). */
+int uv_socketpair(int type, int protocol, uv_os_sock_t fds[2], int flags0, int flags1) {
+    int ends[2];
+    if (socketpair(AF_UNIX, type | SOCK_CLOEXEC, protocol, ends) != 0)
+        return -errno;
+    return finish_ends(ends, flags0, flags1, fds);
 }

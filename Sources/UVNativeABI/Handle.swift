@@ -56,6 +56,17 @@ func abiHandle(_ handle: UnsafePointer<uv_handle_t>) -> ABIHandle? {
     return Unmanaged<ABIHandle>.fromOpaque(p).takeUnretainedValue()
 }
 
+/// The Swift object of an open handle of a known kind (any C handle
+/// struct), nil once closed or, with `type`, when the handle is of another
+/// type.
+@inline(__always)
+func handleObject<Object: ABIHandle, C>(_ handle: UnsafePointer<C>, _ kind: Object.Type, type: uv_handle_type? = nil) -> Object? {
+    let h = UnsafeRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)
+    if let type, h.pointee.type != type { return nil }
+    guard let p = h.pointee.u.reserved.0 else { return nil }
+    return Unmanaged<Object>.fromOpaque(p).takeUnretainedValue()
+}
+
 /// `uv_close`: stops the handle at once; its close callback runs in the
 /// loop's closing phase (last closed first). Closing twice aborts, as in
 /// libuv's debug-asserting build.

@@ -32,10 +32,7 @@ final class ABIWatcher: ABIHandle {
 }
 
 @inline(__always)
-private func watcherObject<T>(_ handle: UnsafePointer<T>) -> ABIWatcher? {
-    guard let p = UnsafeRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self).pointee.u.reserved.0 else { return nil }
-    return Unmanaged<ABIWatcher>.fromOpaque(p).takeUnretainedValue()
-}
+private func watcherObject<T>(_ handle: UnsafePointer<T>) -> ABIWatcher? { handleObject(handle, ABIWatcher.self) }
 
 private func watcherInit<T>(_ loop: UnsafeMutablePointer<uv_loop_t>, _ handle: UnsafeMutablePointer<T>, _ kind: NativeHandleKind, _ type: uv_handle_type) -> Int32 {
     let c = UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)

@@ -18,10 +18,7 @@ final class ABITimer: ABIHandle, NativeTimerTarget {
 }
 
 @inline(__always)
-private func timerObject(_ handle: UnsafePointer<uv_timer_t>) -> ABITimer? {
-    guard let p = handle.pointee.u.reserved.0 else { return nil }
-    return Unmanaged<ABITimer>.fromOpaque(p).takeUnretainedValue()
-}
+private func timerObject(_ handle: UnsafePointer<uv_timer_t>) -> ABITimer? { handleObject(handle, ABITimer.self) }
 
 /// `uv_timer_init`.
 @_cdecl("uv_timer_init")

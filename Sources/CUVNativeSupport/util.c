@@ -261,3 +261,23 @@ int uv_socketpair(int type, int protocol, uv_os_sock_t fds[2], int flags0, int f
         return -errno;
     return finish_ends(ends, flags0, flags1, fds);
 }
+
+/* uv_udp_set_source_membership for an IPv6 group, on a bound socket. */
+int uvnative__udp_source_membership6(int fd, const char *group, const char *interface, const char *source, int join) {
+    struct group_source_req request;
+    struct sockaddr_in6 group6, source6, interface6;
+    int err;
+    memset(&request, 0, sizeof request);
+    if ((err = uv_ip6_addr(group, 0, &group6)) != 0 || (err = uv_ip6_addr(source, 0, &source6)) != 0)
+        return err;
+    if (interface != NULL) {
+        if ((err = uv_ip6_addr(interface, 0, &interface6)) != 0)
+            return err;
+        request.gsr_interface = interface6.sin6_scope_id;
+    }
+    memcpy(&request.gsr_group, &group6, sizeof group6);
+    memcpy(&request.gsr_source, &source6, sizeof source6);
+    if (setsockopt(fd, IPPROTO_IPV6, join ? MCAST_JOIN_SOURCE_GROUP : MCAST_LEAVE_SOURCE_GROUP, &request, sizeof request) != 0)
+        return -errno;
+    return 0;
+}

@@ -24,4 +24,9 @@ UVNATIVE_HIDDEN void uvnative__free(void *pointer);
 /* Fills buf with len bytes from getrandom(2): 0 or a libuv error. */
 UVNATIVE_HIDDEN int uvnative__random_fill(void *buf, size_t len);
 
+/* uv_udp_set_source_membership for an IPv6 group, on a bound socket:
+   0 or a libuv error. */
+UVNATIVE_HIDDEN int uvnative__udp_source_membership6(int fd, const char *group, const char *interface,
+                                                     const char *source, int join);
+
 #endif

@@ -781,3 +781,18 @@ int uv_open_osfhandle(uv_os_fd_t os_fd) { return os_fd; }
 
 /* uv_kill */
 int uv_kill(int pid, int signum) { return kill(pid, signum) == 0 ? 0 : -errno; }
+
+/* uv_disable_stdio_inheritance: close-on-exec for descriptors 0-15, then
+   for the ones after until the first that is not open. */
+void uv_disable_stdio_inheritance(void) {
+    int fd;
+    for (fd = 0;; fd++) {
+        int flags = fcntl(fd, F_GETFD);
+        if (flags == -1) {
+            if (fd > 15)
+                break;
+            continue;
+        }
+        fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+}

@@ -14,12 +14,12 @@ struct RequestPointer<T>: @unchecked Sendable {
 /// `reserved[0]` (where `uv_cancel` finds it) until `done` is called; the
 /// slot is cleared first, so `done` may reuse the request.
 func submitWork<T>(_ loop: UnsafeMutablePointer<uv_loop_t>, _ request: UnsafeMutablePointer<T>, type: uv_req_type,
-                   work: @escaping @Sendable (UnsafeMutablePointer<T>) -> Void,
+                   slowIO: Bool = false, work: @escaping @Sendable (UnsafeMutablePointer<T>) -> Void,
                    done: @escaping (UnsafeMutablePointer<T>, Int32) -> Void) -> Int32 {
     let req = UnsafeMutableRawPointer(request).assumingMemoryBound(to: uv_req_t.self)
     req.pointee.type = type
     let shared = RequestPointer(pointer: request)
-    let native = NativeWork(loop: abiLoop(loop).native, work: { work(shared.pointer) }, done: { status in
+    let native = NativeWork(loop: abiLoop(loop).native, slowIO: slowIO, work: { work(shared.pointer) }, done: { status in
         let r = UnsafeMutableRawPointer(request).assumingMemoryBound(to: uv_req_t.self)
         let pin = r.pointee.reserved.0
         r.pointee.reserved.0 = nil

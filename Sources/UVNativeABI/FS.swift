@@ -20,7 +20,7 @@ private func copied(_ path: UnsafePointer<CChar>?) -> UnsafePointer<CChar>? {
 private func string(_ path: UnsafePointer<CChar>) -> String { String(cString: path) }
 
 /// Fills `uv_stat_t` from the native stat.
-private func store(_ s: NativeStat, into out: inout uv_stat_t) {
+func storeStat(_ s: NativeStat, into out: inout uv_stat_t) {
     out.st_dev = s.dev; out.st_mode = s.mode; out.st_nlink = s.nlink; out.st_uid = s.uid; out.st_gid = s.gid
     out.st_rdev = s.rdev; out.st_ino = s.ino; out.st_size = s.size; out.st_blksize = s.blksize; out.st_blocks = s.blocks
     out.st_flags = s.flags; out.st_gen = s.gen
@@ -45,7 +45,7 @@ private func finish(_ req: UnsafeMutablePointer<uv_fs_t>, _ r: NativeFSResult) {
     switch type {
     case UV_FS_STAT, UV_FS_LSTAT, UV_FS_FSTAT:
         if r.result == 0, let s = r.stat {
-            store(s, into: &req.pointee.statbuf)
+            storeStat(s, into: &req.pointee.statbuf)
             req.pointee.ptr = UnsafeMutableRawPointer(req) + MemoryLayout<uv_fs_t>.offset(of: \.statbuf)!
         }
     case UV_FS_READLINK, UV_FS_REALPATH:

@@ -11,6 +11,7 @@ enum HandleFlags {
     static let closing: UInt32 = 0x01
     static let closed: UInt32 = 0x02
     static let ref: UInt32 = 0x2000
+    static let blockingWrites: UInt32 = 0x100000
 }
 
 /// The Swift side of one C handle: its native handle and the C struct it
@@ -37,6 +38,10 @@ class ABIHandle {
         cHandle.pointee.handle_queue = (nil, nil)
         cHandle.pointee.u.reserved = (UnsafeMutableRawPointer(Unmanaged.passRetained(self).toOpaque()), nil, nil, nil)
     }
+
+    /// Kind-specific clean-up of the C struct when the close starts (a file
+    /// event handle's path); nothing by default.
+    func didStartClosing() {}
 
     /// The native close completed: the handle is closed, its close
     /// callback runs, then the pin goes.
@@ -78,6 +83,7 @@ public func abiClose(_ handle: UnsafeMutablePointer<uv_handle_t>, _ callback: uv
     handle.pointee.close_cb = callback
     handle.pointee.flags |= HandleFlags.closing
     object.nativeHandle.close { object.finishClose() }
+    object.didStartClosing()
 }
 
 /// `uv_is_active`.

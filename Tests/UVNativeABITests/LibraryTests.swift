@@ -144,8 +144,8 @@ struct LibraryTests {
         #expect(native.output == smokeExpected)
     }
 
-    @Test("errors, addresses, system information, threads, the thread pool, TCP, pipes, UDP, the file system, processes and signals, poll handles and DNS: the same as libuv's",
-          arguments: ["utilities.c", "work.c", "streams.c", "fs.c", "udp.c", "process.c", "poll_dns.c"])
+    @Test("errors, addresses, system information, threads, the thread pool, TCP, pipes, UDP, the file system, processes and signals, poll handles, DNS, file watching: the same as libuv's",
+          arguments: ["utilities.c", "work.c", "streams.c", "fs.c", "udp.c", "process.c", "poll_dns.c", "watch.c"])
     func sameAsLibuv(_ source: String) throws {
         guard let native = try compileAndRun(source),
               let reference = try compileAndRun(source, libuv: true) else { return }

@@ -176,3 +176,10 @@ public func abiWalk(_ loop: UnsafeMutablePointer<uv_loop_t>, _ callback: uv_walk
         callback(c.assumingMemoryBound(to: uv_handle_t.self), arg)
     }
 }
+
+/// `uv_loop_fork`: not supported yet by the native engine (it would need a
+/// new epoll set, eventfd and signal pipe in the child); `UV_ENOSYS`.
+@_cdecl("uv_loop_fork")
+public func abiLoopFork(_ loop: UnsafeMutablePointer<uv_loop_t>) -> Int32 {
+    uvError(ENOSYS)
+}

@@ -113,6 +113,16 @@ struct LibraryTests {
         }
         let dependencies = try run(["ldd", library])
         #expect(!dependencies.output.contains("libuv"), "\(dependencies.output)")
+        // Every function the system's libuv exports (the drop-in goal).
+        let systemLibuv = "/usr/lib/x86_64-linux-gnu/libuv.so.1"
+        if access(systemLibuv, F_OK) == 0 {
+            let reference = try run(["nm", "-D", "--defined-only", systemLibuv])
+            let exported = Set(symbols.output.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) })
+            let missing = reference.output.split(separator: "\n")
+                .compactMap { $0.split(separator: " ").last.map(String.init) }
+                .filter { $0.hasPrefix("uv_") && !exported.contains($0) }
+            #expect(missing.isEmpty, "not exported: \(missing.joined(separator: " "))")
+        }
     }
 
     /// Compiles one of the C programs against <uv.h> and links it either to

@@ -184,6 +184,20 @@ static void system_info(void) {
     printf("names %s %s %s %s\n", uv_handle_type_name(UV_NAMED_PIPE), uv_handle_type_name(UV_FS_EVENT),
            uv_req_type_name(UV_GETADDRINFO), uv_req_type_name(UV_WORK));
     printf("allocator null %d\n", uv_replace_allocator(malloc, realloc, NULL, free));
+    {
+        uv_lib_t lib;
+        void *symbol;
+        r = uv_dlopen("/no/such/library.so", &lib);
+        printf("dlopen missing %d error set %d\n", r, strcmp(uv_dlerror(&lib), "no error") != 0);
+        uv_dlclose(&lib);
+        CHECK(0 == uv_dlopen("libc.so.6", &lib));
+        printf("dlerror %s\n", uv_dlerror(&lib));
+        r = uv_dlsym(&lib, "strlen", &symbol);
+        printf("dlsym %d found %d\n", r, symbol != NULL);
+        r = uv_dlsym(&lib, "no_such_symbol_here", &symbol);
+        printf("dlsym missing %d error set %d\n", r, strcmp(uv_dlerror(&lib), "no error") != 0);
+        uv_dlclose(&lib);
+    }
 }
 
 static void threads(void) {

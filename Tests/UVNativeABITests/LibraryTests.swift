@@ -36,7 +36,10 @@ private let library: (path: String?, problem: String) = {
             if name.hasSuffix(".o") { objects.append(dir + "/" + name) }
         }
     }
-    let out = temporaryDirectory() + "/libUVNative.so"
+    // In the build directory (replaced by each run, nothing left in /tmp).
+    let dir = buildDirectory() + "/UVNativeABITests.products"
+    mkdir(dir, 0o755)
+    let out = dir + "/libUVNative.so"
     do {
         let link = try run(["swiftc", "-emit-library", "-module-name", "UVNative", "-o", out] + objects
                            + ["-Xlinker", "-rpath=$ORIGIN"])
@@ -56,14 +59,6 @@ private func run(_ arguments: [String]) throws -> (status: Int32, output: String
     let child = try Subprocess(arguments, pipeStdout: true, mergeStderr: true)
     let output = child.readAll()
     return (child.wait(), output)
-}
-
-/// A fresh temporary directory.
-private func temporaryDirectory() -> String {
-    var template = Array("/tmp/uvnative-abi-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    precondition(made != nil, "mkdtemp failed")
-    return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 /// What `Tests/UVNativeABITests/C/smoke.c` prints on libuv 1.44.2.

@@ -14,6 +14,9 @@ deps:
 
 build: deps
 	$(SWIFT) build $(STRICT)
+	# libUVNative.so (libuv's C ABI over the native engine): a dynamic
+	# library product is linked only when asked for by name.
+	$(SWIFT) build $(STRICT) --product UVNative
 
 test: deps build test-plain test-readme test-fuzz test-asan
 

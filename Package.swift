@@ -7,6 +7,9 @@ let package = Package(
         .library(name: "SwiftUV", targets: ["SwiftUV"]),
         .library(name: "LoopFuzz", targets: ["LoopFuzz"]),
         .executable(name: "uvdemo", targets: ["uvdemo"]),
+        // libuv's C ABI over the native engine: a C program written for
+        // libuv 1.44.2 links to libUVNative.so instead of libuv.so.
+        .library(name: "UVNative", type: .dynamic, targets: ["UVNativeABI", "CUVNativeSupport"]),
     ],
     dependencies: [
         // uvdemo's command line only; the library itself has no dependencies.
@@ -23,6 +26,15 @@ let package = Package(
         .target(name: "CNativeSystem"),
         // The from-scratch engine: Glibc and kernel headers only, never CUV.
         .target(name: "NativeLoop", dependencies: ["CNativeSystem"]),
+        // <uv.h>'s types and layouts only: no pkg-config, no link line, so
+        // nothing that imports it links libuv.
+        .systemLibrary(name: "CUVLayout"),
+        // The C half of the ABI: what Swift cannot define (a variadic
+        // uv_loop_configure) and the C-shaped utilities (errors, addresses,
+        // threads, system information), over pthreads and system calls.
+        .target(name: "CUVNativeSupport"),
+        // libuv's functions, exported under their C names, over NativeLoop.
+        .target(name: "UVNativeABI", dependencies: ["NativeLoop", "CUVLayout", "CUVNativeSupport", "CNativeSystem"]),
         // The public API over both backends.
         .target(name: "SwiftUV", dependencies: ["CUV", "NativeLoop", "CNativeSystem"]),
         // The differential tester: random SwiftUV programs run on both backends.
@@ -43,6 +55,9 @@ let package = Package(
         ),
         .testTarget(name: "ConformanceTests", dependencies: ["SwiftUV", "CTestSupport"]),
         .testTarget(name: "FuzzTests", dependencies: ["LoopFuzz", "SwiftUV"]),
+        // libUVNative.so: no libuv in its dependencies, and a C program
+        // written for libuv runs on it.
+        .testTarget(name: "UVNativeABITests", dependencies: ["TestSupport"], exclude: ["C"]),
         .testTarget(name: "DemoTests", dependencies: ["UVDemoKit", "SwiftUV", "TestSupport"]),
         // A program outside uvdemo that DemoTests compare with `uvdemo compare --exec`.
         .executableTarget(name: "swiftuv-trace-subject", dependencies: ["SwiftUV"], path: "Tests/TraceSubject"),

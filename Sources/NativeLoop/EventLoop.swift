@@ -38,9 +38,26 @@ package final class NativeEventLoop {
     unowned(unsafe) var handleTail: NativeHandle?
     @exclusivity(unchecked)
     package private(set) var handleCount = 0
-    /// Active and referenced handles: what keeps the loop alive.
+    /// Active and referenced handles: what keeps the loop alive. The count
+    /// lives behind a pointer so that an embedder can place it: the C ABI
+    /// keeps it in `uv_loop_t.active_handles`, which C programs read (and
+    /// libuv's own tests adjust by hand).
     @exclusivity(unchecked)
-    var activeHandles = 0
+    private var activeHandleCounter: UnsafeMutablePointer<UInt32>
+    private let ownActiveHandleCounter: UnsafeMutablePointer<UInt32>
+    var activeHandles: UInt32 {
+        @inline(__always) get { activeHandleCounter.pointee }
+        @inline(__always) set { activeHandleCounter.pointee = newValue }
+    }
+
+    /// Moves the active handle count to `counter` (its current value goes
+    /// along), or back into the loop with nil. The memory must stay valid
+    /// until it is moved back.
+    package func placeActiveHandleCounter(_ counter: UnsafeMutablePointer<UInt32>?) {
+        let target = counter ?? ownActiveHandleCounter
+        target.pointee = activeHandleCounter.pointee
+        activeHandleCounter = target
+    }
     @exclusivity(unchecked)
     package internal(set) var activeRequests = 0
     @exclusivity(unchecked)
@@ -176,6 +193,9 @@ package final class NativeEventLoop {
             closeDescriptor(epollFD)
             throw error
         }
+        ownActiveHandleCounter = .allocate(capacity: 1)
+        ownActiveHandleCounter.initialize(to: 0)
+        activeHandleCounter = ownActiveHandleCounter
         events = .allocate(capacity: Int(Self.maxEvents))
         childCaught = .allocate(capacity: 1)
         childCaught.initialize(to: 0)
@@ -192,6 +212,7 @@ package final class NativeEventLoop {
     deinit {
         if !isClosed { releaseResources() }
         events.deallocate()
+        ownActiveHandleCounter.deallocate()
         readBuffer.deallocate()
         childCaught.deallocate()
     }

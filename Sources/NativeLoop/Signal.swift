@@ -55,6 +55,10 @@ package final class NativeSignal: NativeHandle {
         markActive()
     }
 
+    /// Whether the watcher stops after a delivery (sticky once set, as
+    /// libuv's `UV_SIGNAL_ONE_SHOT`).
+    package var isOneShot: Bool { oneShot }
+
     /// `uv_signal_stop`.
     package func stop() {
         if signum == 0 { return }

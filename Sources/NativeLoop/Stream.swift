@@ -120,6 +120,13 @@ package class NativeStream: NativeHandle {
     var delayedError: Int32 = 0
     @exclusivity(unchecked)
     var acceptedFD: Int32 = -1
+    /// Where each read goes, asked for before every read with the suggested
+    /// size (64 KiB), as libuv's `alloc_cb`; nil reads into the loop's
+    /// buffer. An empty buffer (or one without memory) gives the read
+    /// callback `ENOBUFS` instead of a read. Set by the C ABI, whose users
+    /// own their read buffers.
+    @exclusivity(unchecked)
+    package var readAllocator: ((Int) -> UnsafeMutableRawBufferPointer)?
     /// Descriptors received after `acceptedFD`, in order (IPC pipes).
     @exclusivity(unchecked)
     private var queuedFDs: [Int32] = []
@@ -185,9 +192,16 @@ package class NativeStream: NativeHandle {
     private func read() {
         flags.remove(.readPartial)
         var count = 32
-        let buffer = loop.readBuffer
         while let callback = readCallback, flags.contains(.reading), count > 0 {
             count -= 1
+            var buffer = loop.readBuffer
+            if let readAllocator {
+                buffer = readAllocator(64 * 1024)
+                if buffer.baseAddress == nil || buffer.count == 0 {
+                    callback(Int(-ENOBUFS), buffer)
+                    return
+                }
+            }
             var n: Int
             if isIPC {
                 var fds = [Int32](repeating: -1, count: 64)

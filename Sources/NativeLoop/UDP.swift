@@ -48,6 +48,11 @@ package final class NativeUDP: NativeHandle {
     private var isIPv6 = false
     @exclusivity(unchecked)
     private var connected = false
+    /// Where each datagram goes, asked for before every receive with the
+    /// suggested size (64 KiB), as libuv's `alloc_cb`; nil receives into the
+    /// loop's buffer. An empty buffer gives the callback `ENOBUFS` instead.
+    @exclusivity(unchecked)
+    package var receiveAllocator: ((Int) -> UnsafeMutableRawBufferPointer)?
     /// Bytes and requests queued (`send_queue_size`, `send_queue_count`).
     @exclusivity(unchecked)
     package private(set) var sendQueueSize = 0
@@ -272,10 +277,17 @@ package final class NativeUDP: NativeHandle {
 
     private func receive() {
         var count = 32
-        let buffer = loop.readBuffer
         var storage = sockaddr_storage()
         while let callback = recvCallback, watcher.fd != -1, count > 0 {
             count -= 1
+            var buffer = loop.readBuffer
+            if let receiveAllocator {
+                buffer = receiveAllocator(64 * 1024)
+                if buffer.baseAddress == nil || buffer.count == 0 {
+                    callback(Int(-ENOBUFS), buffer, nil, false)
+                    return
+                }
+            }
             storage = sockaddr_storage()
             var iov = iovec(iov_base: buffer.baseAddress, iov_len: buffer.count)
             var h = msghdr()

@@ -27,7 +27,7 @@ LOWER_IS_BETTER = {"init_s", "dispatch_s", "cleanup_s", "total_s", "bytes_per_ti
 # its 1000 ms timeouts; libuv's own benchmark reports CPU time too).
 PRIMARY = {"allocations": "timer_restart", "million_timers": "cpu_s", "fs_stat": "sync_rate", "read_file": "rate_4k", "tcp_write_batch": "total_s",
            "tcp_pump1": "gbit_s", "pipe_pump1": "gbit_s"}
-CONTENDERS = ["c", "swiftuv-libuv", "swiftuv-native", "node", "nio"]
+CONTENDERS = ["c", "c-native", "swiftuv-libuv", "swiftuv-native", "node", "nio"]
 # The issue's targets: (contender, limit of the time ratio to C).
 RATIO_TARGETS = {"swiftuv-libuv": 1.10, "swiftuv-native": 1.5}
 BEAT_TARGETS = ["loop_count", "million_timers", "async_pummel_1", "ping_pongs"]
@@ -50,6 +50,10 @@ def build(wanted):
         exe = os.path.join(BUILD, "uvbench")
         if sh(["gcc", "-O2", "-o", exe, os.path.join(HERE, "c", "uvbench.c"), "-luv", "-lpthread"]):
             commands["c"] = ([exe], [])
+    if "c-native" in wanted:
+        exe = build_c_native()
+        if exe:
+            commands["c-native"] = ([exe], [])
     if "swiftuv-libuv" in wanted or "swiftuv-native" in wanted:
         pkg = os.path.join(HERE, "swiftuv")
         if sh(["swift", "build", "-c", "release", "--package-path", pkg]):
@@ -65,6 +69,43 @@ def build(wanted):
             commands["nio"] = ([os.path.join(pkg, ".build", "release", "nio-bench")], [])
         log(f"SwiftNIO build: {time.time() - started:.0f} s")
     return {k: v for k, v in commands.items() if k in wanted}
+
+
+def build_c_native():
+    """uvbench.c linked against the native engine's C ABI (libUVNative.so,
+    release build) instead of libuv: the two engines with no binding between.
+    A uv_* function the library lacks becomes a stub that says so and exits 3
+    (the workload is then reported as not expressible)."""
+    if not sh(["swift", "build", "-c", "release", "--product", "UVNative"], cwd=ROOT):
+        return None
+    libdir = subprocess.run(["swift", "build", "-c", "release", "--show-bin-path"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    lib = os.path.join(libdir, "libUVNative.so")
+    if not os.path.exists(lib):
+        return None
+    obj = os.path.join(BUILD, "uvbench-native.o")
+    if not sh(["gcc", "-O2", "-c", "-o", obj, os.path.join(HERE, "c", "uvbench.c")]):
+        return None
+    needed = {l.split()[-1] for l in subprocess.run(["nm", "-u", obj], capture_output=True, text=True).stdout.splitlines()
+              if l.split() and l.split()[-1].startswith("uv_")}
+    exported = {l.split()[-1] for l in subprocess.run(["nm", "-D", "--defined-only", lib], capture_output=True,
+                                                      text=True).stdout.splitlines() if l.split()}
+    stubs = os.path.join(BUILD, "uvbench-native-stubs.c")
+    with open(stubs, "w") as f:
+        f.write("#include <stdio.h>\n#include <stdlib.h>\n")
+        for name in sorted(needed - exported):
+            f.write(f'void {name}(void) {{ puts("UNSUPPORTED {name} is not in the native C ABI yet"); exit(3); }}\n')
+    runtime = json.loads(subprocess.run(["swift", "-print-target-info"], capture_output=True, text=True).stdout)
+    rpaths = [libdir] + runtime.get("paths", {}).get("runtimeLibraryPaths", [])
+    exe = os.path.join(BUILD, "uvbench-native")
+    link = ["gcc", "-O2", "-o", exe, obj, stubs, lib, "-lpthread"] + [f"-Wl,-rpath,{p}" for p in rpaths]
+    if not sh(link):
+        return None
+    linked = subprocess.run(["readelf", "-d", exe], capture_output=True, text=True).stdout
+    if "libuv.so" in linked:
+        log("c-native: linked against libuv.so, not the native engine: left out")
+        return None
+    return exe
 
 
 def measure_wait4(command, workload, quick, timeout):
@@ -274,7 +315,7 @@ def markdown(document):
 
 def chart(summary, contenders, title):
     """Grouped bars: each workload's primary figure as a time ratio to C."""
-    colors = {"c": "#6b7280", "swiftuv-libuv": "#2563eb", "swiftuv-native": "#059669", "node": "#d97706", "nio": "#db2777"}
+    colors = {"c": "#6b7280", "c-native": "#9ca3af", "swiftuv-libuv": "#2563eb", "swiftuv-native": "#059669", "node": "#d97706", "nio": "#db2777"}
     workloads = [w for w in summary if summary[w].get("c", {}).get("metrics")]
     cap = 4.0
     left, top, row_h, bar_h, width = 130, 40, 14 * len(contenders) + 10, 12, 560

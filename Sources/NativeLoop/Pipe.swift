@@ -123,7 +123,15 @@ package final class NativePipe: NativeStream {
                 try syscall { peer ? getpeername(fd, sp, &len) : getsockname(fd, sp, &len) }
             }
         }
-        let bytes = withUnsafeBytes(of: sa.sun_path) { raw in Array(raw.prefix(while: { $0 != 0 })) }
+        let bytes = withUnsafeBytes(of: sa.sun_path) { raw -> [UInt8] in
+            // A name in Linux's abstract namespace starts with a NUL and is
+            // as long as the kernel says, NULs included (uv__pipe_getsockpeername).
+            if raw.first == 0 {
+                let length = Int(len) - MemoryLayout<sockaddr_un>.offset(of: \sockaddr_un.sun_path)!
+                return Array(raw.prefix(max(0, length)))
+            }
+            return Array(raw.prefix(while: { $0 != 0 }))
+        }
         return String(decoding: bytes, as: UTF8.self)
     }
 

@@ -117,6 +117,31 @@ struct PipeTests {
         }
     }
 
+    @Test("pipe_getsockname_abstract: a name in the abstract namespace comes back whole, its leading NUL included", arguments: backends)
+    func getsocknameAbstract(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            // Bound by hand: SwiftUV's bind refuses a NUL in a path.
+            let name = Array("\0swiftuv-abstract-\(getpid())-\(backend)".utf8)
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+            #expect(fd >= 0)
+            var address = sockaddr_un()
+            address.sun_family = sa_family_t(AF_UNIX)
+            withUnsafeMutableBytes(of: &address.sun_path) { raw in
+                for (i, byte) in name.enumerated() { raw[i] = byte }
+            }
+            let length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \sockaddr_un.sun_path)! + name.count)
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, length) }
+            }
+            #expect(bound == 0)
+            let pipe = try UVPipe(loop: loop)
+            try pipe.open(fd)
+            #expect(Array(try pipe.localName().utf8) == name)
+            try pipe.close()
+            try loop.run()
+        }
+    }
+
     @Test("pipe_ping_pong: 1000 round trips over a Unix socket", arguments: backends)
     func pingPong(backend: Backend) throws {
         try withLoop(backend) { loop in

@@ -570,9 +570,11 @@ def write_known_failures(report, path):
     # Every test that does not pass on the native engine, those that do not
     # pass on system libuv either included: a test flaky on the baseline
     # (tcp_close_while_connecting here) must not make the gate flaky.
-    # Tests marked flaky by hand keep their line whatever this run gave.
-    flaky = {n: reason for n, reason in read_known_failures(path).items() if reason.startswith("flaky")} \
-        if os.path.exists(path) else {}
+    # Tests marked flaky by hand keep their line whatever this run gave; a
+    # test still failing keeps the reason written for it (reasons are
+    # curated by hand; a new failure gets the run's).
+    previous = read_known_failures(path)
+    flaky = {n: reason for n, reason in previous.items() if reason.startswith("flaky")}
     rows = [r for r in report["tests"] if r["native"] not in ("pass", "not run") or r["name"] in flaky]
     width = max([len(r["name"]) for r in rows] + [10])
     lines = ["# libuv tests that do not pass on the native engine's C ABI.",
@@ -585,6 +587,9 @@ def write_known_failures(report, path):
     for r in sorted(rows, key=lambda r: r["name"]):
         if r["name"] in flaky:
             lines.append(f"{r['name']:<{width}}  {flaky[r['name']]}")
+            continue
+        if r["name"] in previous:
+            lines.append(f"{r['name']:<{width}}  {previous[r['name']]}")
             continue
         reason = r["native_reason"] or r["native"]
         if r["baseline"] != "pass":

@@ -4,6 +4,13 @@ import Glibc
 import TestSupport
 import Testing
 
+/// Whether this test process runs under AddressSanitizer or ThreadSanitizer
+/// (`make test-asan`, `make tsan`): the library is then instrumented, and a C
+/// program built with the system's cc cannot link it (the sanitizer runtime
+/// is the Swift toolchain's). The C programs run in the plain `make test`.
+private let underSanitizer = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__asan_init") != nil
+    || dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__tsan_init") != nil
+
 /// The build directory: where this test executable and libUVNative.so are.
 private func buildDirectory() -> String {
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
@@ -142,7 +149,7 @@ struct LibraryTests {
         return try run([exe])
     }
 
-    @Test("a C program written for libuv runs on it, as on libuv")
+    @Test("a C program written for libuv runs on it, as on libuv", .enabled(if: !underSanitizer))
     func cSmokeProgram() throws {
         guard let native = try compileAndRun("smoke.c") else { return }
         #expect(native.status == 0)
@@ -150,6 +157,7 @@ struct LibraryTests {
     }
 
     @Test("errors, addresses, system information, threads, the thread pool, TCP, pipes, UDP, the file system, processes and signals, poll handles, DNS, file watching: the same as libuv's",
+          .enabled(if: !underSanitizer),
           arguments: ["utilities.c", "work.c", "streams.c", "fs.c", "udp.c", "process.c", "poll_dns.c", "watch.c"])
     func sameAsLibuv(_ source: String) throws {
         guard let native = try compileAndRun(source),

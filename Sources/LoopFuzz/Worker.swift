@@ -210,7 +210,7 @@ private func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Bool {
 
 /// The bytes of the file at `path` (empty when it cannot be read), read with
 /// plain system calls.
-func readWholeFile(_ path: String) -> [UInt8] {
+package func readWholeFile(_ path: String) -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return [] }
     defer { close(fd) }

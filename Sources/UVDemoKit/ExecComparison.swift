@@ -1,4 +1,5 @@
 import Foundation
+import LoopFuzz
 import SwiftUV
 
 #if canImport(Glibc)
@@ -168,21 +169,10 @@ public struct ExecRun: Sendable {
         return (events, metrics)
     }
 
-    /// A file's text, read with read(2) (Foundation's `String(contentsOfFile:)`
-    /// leaks a buffer under LeakSanitizer); empty when it cannot be read.
+    /// A file's text, read with read(2) (LoopFuzz's `readWholeFile`:
+    /// Foundation's `String(contentsOfFile:)` leaks under LeakSanitizer).
     private func fileText(_ path: String) -> String {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return "" }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }
-            bytes += chunk[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        String(decoding: readWholeFile(path), as: UTF8.self)
     }
 
     private func makeScratchDirectory() throws -> String {

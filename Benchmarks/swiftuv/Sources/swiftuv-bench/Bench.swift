@@ -282,7 +282,32 @@ struct Bench {
                     }
                     if counting { report("write", per) }
                 }
+                // Reads alone: the client's side of the pair writes with
+                // write(2) (no SwiftUV, no allocation), each read callback
+                // writes the next 13 bytes.
                 try peer!.readStop()
+                var reads = 0
+                let clientDescriptor = try client.fileDescriptor()
+                func rawWrite() { _ = message.withUnsafeBytes { write(clientDescriptor, $0.baseAddress, $0.count) } }
+                for counting in [false, true] {
+                    var pendingBytes = 0
+                    reads = 0
+                    try peer!.readStart({ result in
+                        guard case .success(let bytes) = result else { return }
+                        reads += 1
+                        pendingBytes += bytes.count
+                        while pendingBytes >= message.count {
+                            pendingBytes -= message.count
+                            if reads < n { rawWrite() }
+                        }
+                    })
+                    let per = perOperation(n) {
+                        rawWrite()
+                        while reads < n { _ = try? loop.run(.once) }
+                    }
+                    try peer!.readStop()
+                    if counting { report("read", per) }
+                }
                 var trips = 0
                 var pending = 0
                 try peer!.readStart({ result in
@@ -402,6 +427,90 @@ struct Bench {
                 let start = System.highResolutionTime
                 run()
                 report("rate", Double(roundTrips) / elapsed(since: start))
+
+            case "tail_latency":
+                // ping_pongs measured one round trip at a time, while the loop
+                // also holds 1,000 idle connections and a 1 ms repeating timer.
+                let idleCount = 1000, warmUp = 1000, n = size(200_000, 50_000)
+                let server = try TCP(loop: loop)
+                try server.bind(try SocketAddress(ip: "127.0.0.1", port: 0))
+                var accepted: [TCP] = []
+                var echo: TCP?
+                try server.listen(backlog: 1024) { [unowned server] _ in
+                    guard let connection = try? TCP(loop: loop) else { return }
+                    do { try server.accept(connection) } catch { fail("accept", error) }
+                    if accepted.count < idleCount {
+                        accepted.append(connection)
+                        try? connection.readStart({ _ in })
+                        return
+                    }
+                    echo = connection
+                    try? connection.readStart({ result in
+                        if case .success(let bytes) = result, !bytes.isEmpty { try? connection.write(bytes) }
+                    })
+                }
+                let address = try server.localAddress()
+                var idle: [TCP] = []
+                var connected = 0
+                for _ in 0..<idleCount {
+                    let socket = try TCP(loop: loop)
+                    idle.append(socket)
+                    try socket.connect(to: address) { error in
+                        if let error { fail("idle connect", error) }
+                        connected += 1
+                    }
+                }
+                // Set up the idle connections first: one iteration at a time
+                // until both sides have all of them.
+                while connected < idleCount || accepted.count < idleCount {
+                    do { _ = try loop.run(.once) } catch { fail("run", error) }
+                }
+                let timer = try UVTimer(loop: loop)
+                var fires = 0
+                try timer.start(timeout: 1, repeat: 1) { _ in fires += 1 }
+                let client = try TCP(loop: loop)
+                try client.setNoDelay(true)
+                var samples = [UInt64](repeating: 0, count: n)
+                var count = 0
+                var received = 0
+                var sentAt: UInt64 = 0
+                let ping: [UInt8] = Array("PING\n".utf8)
+                func send() {
+                    sentAt = System.highResolutionTime
+                    do { try client.write(ping) } catch { fail("write", error) }
+                }
+                func finish() {
+                    try? timer.close()
+                    try? client.close()
+                    try? echo?.close()
+                    try? server.close()
+                    for socket in idle + accepted { try? socket.close() }
+                }
+                try client.connect(to: address) { error in
+                    if let error { fail("connect", error) }
+                    try? client.readStart({ result in
+                        guard case .success(let bytes) = result else { return }
+                        received += bytes.count
+                        guard received >= 5 else { return }
+                        let now = System.highResolutionTime
+                        received -= 5
+                        if count >= warmUp { samples[count - warmUp] = now - sentAt }
+                        count += 1
+                        if count == warmUp + n { finish() } else { send() }
+                    })
+                    send()
+                }
+                run()
+                samples.sort()
+                func percentile(_ p: Double) -> Double {
+                    let rank = max(Int((p * Double(n)).rounded(.up)) - 1, 0)
+                    return Double(samples[rank]) / 1000
+                }
+                report("p99_us", percentile(0.99))
+                report("p50_us", percentile(0.5))
+                report("p999_us", percentile(0.999))
+                report("max_us", Double(samples[n - 1]) / 1000)
+                report("timer_fires", Double(fires))
 
             case "ping_pongs_async":
                 // ping_pongs with async/await only: the server and the client

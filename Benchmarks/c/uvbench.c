@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------------ */
@@ -1114,6 +1115,193 @@ static void bench_read_file(void) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* tail_latency                                                              */
+/* ------------------------------------------------------------------------ */
+
+/* ping_pongs' round trip, timed one by one, on a loop that also watches
+ * TL_IDLE idle connections (both ends of each) and runs a 1 ms repeating
+ * timer; the percentiles of the recorded round trips are the figures. */
+#define TL_IDLE 1000
+#define TL_WARMUP 1000
+
+static uv_tcp_t tl_server;
+static uv_tcp_t tl_idle_clients[TL_IDLE];
+static uv_connect_t tl_idle_connects[TL_IDLE];
+static uv_tcp_t tl_idle_peers[TL_IDLE];
+static uv_tcp_t tl_peer;
+static uv_tcp_t tl_client;
+static uv_connect_t tl_connect_req;
+static uv_write_t tl_ping_req;
+static uv_timer_t tl_timer;
+static struct sockaddr_in tl_addr;
+static int tl_connected;    /* idle clients whose connect completed */
+static int tl_accepted;     /* connections accepted, the ping client's last */
+static uint64_t tl_fires;   /* the timer's callbacks */
+static unsigned tl_state;   /* bytes of the current pong read so far */
+static long tl_trips;       /* round trips completed, warm-up included */
+static long tl_target;      /* N: round trips recorded after the warm-up */
+static uint64_t* tl_samples;
+static uint64_t tl_t0;
+
+/* Every descriptor the workload holds at once (2 per connection, the
+ * listener, the loop's own) has to fit under RLIMIT_NOFILE. */
+static void tl_raise_fd_limit(void) {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) die_msg("getrlimit(RLIMIT_NOFILE) failed");
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) die_msg("setrlimit(RLIMIT_NOFILE) failed");
+  }
+  if (limit.rlim_cur < 2100) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "needs 2100 file descriptors, RLIMIT_NOFILE allows %llu",
+             (unsigned long long) limit.rlim_cur);
+    die_msg(msg);
+  }
+}
+
+static void tl_idle_read_cb(uv_stream_t* stream, ssize_t nread,
+                            const uv_buf_t* buf) {
+  (void) stream;
+  (void) buf;
+  if (nread < 0) die_uv("idle connection read", (int) nread);
+  if (nread > 0) die_msg("an idle connection sent data");
+}
+
+static void tl_timer_cb(uv_timer_t* timer) {
+  (void) timer;
+  tl_fires++;
+}
+
+static void tl_ping_write_cb(uv_write_t* req, int status) {
+  (void) req;
+  if (status != UV_ECANCELED) CHECK_STATUS(status, "ping write callback");
+}
+
+static void tl_send_ping(void) {
+  uv_buf_t buf = uv_buf_init((char*) PING, PING_LEN);
+  tl_t0 = uv_hrtime();
+  CHECK(uv_write(&tl_ping_req, (uv_stream_t*) &tl_client, &buf, 1,
+                 tl_ping_write_cb));
+}
+
+static void tl_finish(void) {
+  int i;
+  CHECK(uv_timer_stop(&tl_timer));
+  uv_close((uv_handle_t*) &tl_timer, noop_close_cb);
+  for (i = 0; i < TL_IDLE; i++) {
+    uv_close((uv_handle_t*) &tl_idle_clients[i], noop_close_cb);
+    uv_close((uv_handle_t*) &tl_idle_peers[i], noop_close_cb);
+  }
+  uv_close((uv_handle_t*) &tl_client, noop_close_cb);
+  uv_close((uv_handle_t*) &tl_peer, noop_close_cb);
+  uv_close((uv_handle_t*) &tl_server, noop_close_cb);
+}
+
+static void tl_client_read_cb(uv_stream_t* stream, ssize_t nread,
+                              const uv_buf_t* buf) {
+  ssize_t i;
+  uint64_t t1;
+
+  (void) stream;
+  if (nread < 0) die_uv("client read", (int) nread);
+  if (nread == 0) return;
+  t1 = uv_hrtime();
+  for (i = 0; i < nread; i++) {
+    ENSURE(buf->base[i] == PING[tl_state]);
+    if (++tl_state < PING_LEN) continue;
+    tl_state = 0;
+    ENSURE(i == nread - 1); /* one ping in flight: nothing after its pong */
+    if (tl_trips >= TL_WARMUP) tl_samples[tl_trips - TL_WARMUP] = t1 - tl_t0;
+    if (++tl_trips == TL_WARMUP + tl_target)
+      tl_finish();
+    else
+      tl_send_ping();
+  }
+}
+
+static void tl_connect_cb(uv_connect_t* req, int status) {
+  CHECK_STATUS(status, "ping client connect callback");
+  CHECK(uv_read_start(req->handle, slab_alloc, tl_client_read_cb));
+  tl_send_ping();
+}
+
+/* The measured part: the timer, and the ping client. */
+static void tl_begin(void) {
+  CHECK(uv_timer_init(loop, &tl_timer));
+  CHECK(uv_timer_start(&tl_timer, tl_timer_cb, 1, 1));
+  CHECK(uv_tcp_init(loop, &tl_client));
+  CHECK(uv_tcp_nodelay(&tl_client, 1));
+  CHECK(uv_tcp_connect(&tl_connect_req, &tl_client,
+                       (const struct sockaddr*) &tl_addr, tl_connect_cb));
+}
+
+static void tl_idle_connect_cb(uv_connect_t* req, int status) {
+  (void) req;
+  CHECK_STATUS(status, "idle client connect callback");
+  if (++tl_connected == TL_IDLE && tl_accepted == TL_IDLE) tl_begin();
+}
+
+static void tl_connection_cb(uv_stream_t* server, int status) {
+  uv_tcp_t* conn;
+
+  CHECK_STATUS(status, "connection callback");
+  if (tl_accepted < TL_IDLE) {
+    conn = &tl_idle_peers[tl_accepted];
+    CHECK(uv_tcp_init(loop, conn));
+    CHECK(uv_accept(server, (uv_stream_t*) conn));
+    CHECK(uv_read_start((uv_stream_t*) conn, slab_alloc, tl_idle_read_cb));
+    if (++tl_accepted == TL_IDLE && tl_connected == TL_IDLE) tl_begin();
+  } else {
+    ENSURE(tl_accepted == TL_IDLE); /* the ping client, the last one */
+    tl_accepted++;
+    CHECK(uv_tcp_init(loop, &tl_peer));
+    CHECK(uv_accept(server, (uv_stream_t*) &tl_peer));
+    CHECK(uv_read_start((uv_stream_t*) &tl_peer, slab_alloc, pp_peer_read_cb));
+  }
+}
+
+static int tl_compare(const void* a, const void* b) {
+  uint64_t x = *(const uint64_t*) a, y = *(const uint64_t*) b;
+  return x < y ? -1 : x > y;
+}
+
+/* Nearest rank: the sorted sample at index ceil(p*N)-1, p = num/den. */
+static double tl_percentile_us(long num, long den) {
+  long rank = (num * tl_target + den - 1) / den;
+  return (double) tl_samples[rank - 1] / 1000.0;
+}
+
+static void bench_tail_latency(void) {
+  int i;
+
+  tl_raise_fd_limit();
+  tl_target = quick ? 50000 : 200000;
+  tl_samples = malloc((size_t) tl_target * sizeof(*tl_samples));
+  if (tl_samples == NULL) die_msg("out of memory for the samples");
+  /* Its pages touched now, not while measuring. */
+  memset(tl_samples, 0, (size_t) tl_target * sizeof(*tl_samples));
+
+  tl_addr = tcp_listen_local(&tl_server, tl_connection_cb);
+  for (i = 0; i < TL_IDLE; i++) {
+    CHECK(uv_tcp_init(loop, &tl_idle_clients[i]));
+    CHECK(uv_tcp_connect(&tl_idle_connects[i], &tl_idle_clients[i],
+                         (const struct sockaddr*) &tl_addr,
+                         tl_idle_connect_cb));
+  }
+  run_loop();
+
+  ENSURE(tl_trips == TL_WARMUP + tl_target);
+  qsort(tl_samples, (size_t) tl_target, sizeof(*tl_samples), tl_compare);
+  result("p99_us", tl_percentile_us(99, 100), 3);
+  result("p50_us", tl_percentile_us(1, 2), 3);
+  result("p999_us", tl_percentile_us(999, 1000), 3);
+  result("max_us", (double) tl_samples[tl_target - 1] / 1000.0, 3);
+  result("timer_fires", (double) tl_fires, 0);
+  free(tl_samples);
+}
+
+/* ------------------------------------------------------------------------ */
 /* main                                                                      */
 /* ------------------------------------------------------------------------ */
 
@@ -1140,6 +1328,7 @@ static const struct {
     {"tcp4_pound_100", bench_tcp4_pound_100},
     {"udp_pummel_1v1", bench_udp_pummel_1v1},
     {"ping_udp1", bench_ping_udp1},
+    {"tail_latency", bench_tail_latency},
 };
 
 #define NUM_WORKLOADS (sizeof(workloads) / sizeof(workloads[0]))

@@ -20,6 +20,9 @@ let package = Package(
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                // NIOFileSystem (read_file): NIO's async file system API. The product is still
+                // named with an underscore; it holds the module NIOFileSystem too.
+                .product(name: "_NIOFileSystem", package: "swift-nio"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         )

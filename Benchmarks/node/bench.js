@@ -432,6 +432,96 @@ function pingUdp1() {
   });
 }
 
+// ping_pongs' round trip timed one by one, on a loop that also watches 1000
+// idle connections (both ends of each) and runs a 1 ms setInterval; the
+// percentiles of the recorded round trips (nearest rank) are the figures.
+function tailLatency() {
+  const IDLE = 1000;
+  const WARMUP = 1000;
+  const N = size(200000, 50000);
+  const PING = Buffer.from('PING\n');
+  const samples = new Float64Array(N); // nanoseconds
+  samples.fill(0); // its pages touched now, not while measuring
+  const idleClients = [];
+  const idlePeers = [];
+  let peer = null;
+  let client = null;
+  let timer = null;
+  let connected = 0;
+  let fires = 0;
+
+  const server = net.createServer((conn) => {
+    if (idlePeers.length < IDLE) {
+      idlePeers.push(conn);
+      conn.on('data', () => fail('an idle connection sent data'));
+      conn.on('error', (e) => fail(`idle peer: ${e.message}`));
+      if (idlePeers.length === IDLE && connected === IDLE) begin();
+    } else {
+      if (peer !== null) fail('more connections than expected');
+      peer = conn; // the ping client's: echo every read
+      conn.on('data', (d) => conn.write(d));
+      conn.on('error', () => {});
+    }
+  });
+  server.on('error', (e) => fail(`server: ${e.message}`));
+
+  // The measured part: the timer, and the ping client.
+  function begin() {
+    timer = setInterval(() => { fires++; }, 1);
+    client = net.connect(server.address().port, '127.0.0.1');
+    client.setNoDelay(true);
+    let got = 0;
+    let trips = 0;
+    let t0 = 0n;
+    function ping() {
+      t0 = now();
+      client.write(PING);
+    }
+    client.on('connect', ping);
+    client.on('data', (d) => {
+      const t1 = now();
+      got += d.length;
+      if (got < PING.length) return;
+      if (got > PING.length) fail(`${got} bytes back for one ping`);
+      got = 0;
+      if (trips >= WARMUP) samples[trips - WARMUP] = Number(t1 - t0);
+      if (++trips === WARMUP + N) finish();
+      else ping();
+    });
+    client.on('error', (e) => fail(`client: ${e.message}`));
+  }
+
+  function finish() {
+    clearInterval(timer);
+    for (const s of idleClients) s.destroy();
+    for (const s of idlePeers) s.destroy();
+    client.destroy();
+    peer.destroy();
+    server.close();
+    samples.sort();
+    // Nearest rank: the sorted sample at index ceil(p*N)-1, p = num/den.
+    const us = (num, den) => samples[Math.floor((num * N + den - 1) / den) - 1] / 1000;
+    result('p99_us', fmt(us(99, 100)));
+    result('p50_us', fmt(us(1, 2)));
+    result('p999_us', fmt(us(999, 1000)));
+    result('max_us', fmt(samples[N - 1] / 1000));
+    result('timer_fires', String(fires));
+  }
+
+  server.listen({ port: 0, host: '127.0.0.1', backlog: 1024 }, () => {
+    const port = server.address().port;
+    for (let i = 0; i < IDLE; i++) {
+      const c = net.connect(port, '127.0.0.1');
+      c.pause(); // paused before it connects: never read from (as in the C contender)
+      idleClients.push(c);
+      c.on('connect', () => {
+        if (++connected === IDLE && idlePeers.length === IDLE) begin();
+      });
+      c.on('error', (e) => fail(`idle client: ${e.message}`));
+    }
+  });
+}
+
 // ---------------------------------------------------------------------------
 
 const workloads = {
@@ -454,6 +544,7 @@ const workloads = {
   tcp4_pound_100: tcp4Pound100,
   udp_pummel_1v1: udpPummel1v1,
   ping_udp1: pingUdp1,
+  tail_latency: tailLatency,
 };
 
 if (!workload || !Object.prototype.hasOwnProperty.call(workloads, workload)) {

@@ -90,6 +90,9 @@ package final class NativeEventLoop {
     let completionLock = Lock()
     @exclusivity(unchecked)
     var completions: [NativeWork] = []
+    /// Loop thread only: the storage the next batch of completions swaps in.
+    @exclusivity(unchecked)
+    var spareCompletions: [NativeWork] = []
 
     // Signals: the process-wide handler writes (signum, token) records here.
     let signalReadFD: Int32
@@ -304,12 +307,16 @@ package final class NativeEventLoop {
 
     private func runPending() {
         if pendingQueue.isEmpty { return }
-        let batch = pendingQueue
-        pendingQueue.removeAll(keepingCapacity: true)
+        // Moved out, not copied (clearing a shared array would allocate);
+        // the batch's storage comes back for the next phase.
+        var batch: [IOWatcher] = []
+        swap(&batch, &pendingQueue)
         for w in batch where w.pendingFed {
             w.pendingFed = false
             w.callback(UInt32(EPOLLOUT.rawValue))
         }
+        batch.removeAll(keepingCapacity: true)
+        if pendingQueue.isEmpty { pendingQueue = batch }
     }
 
     private func runClosingHandles() {

@@ -5,9 +5,13 @@ import CNativeSystem
 
 /// A write request (`uv_write_t`): buffers the caller keeps alive until the
 /// callback, written in order, the callback deferred to the pending phase.
-package final class NativeWriteRequest {
+/// The first buffer is kept apart from the others, so that a write of one
+/// buffer allocates nothing but the request.
+package class NativeWriteRequest {
     @exclusivity(unchecked)
-    fileprivate var buffers: [UnsafeRawBufferPointer]
+    fileprivate var first: UnsafeRawBufferPointer
+    @exclusivity(unchecked)
+    fileprivate var rest: [UnsafeRawBufferPointer]
     /// A handle to pass with the first bytes (IPC pipes); its descriptor is
     /// read when the bytes go out, as libuv does.
     @exclusivity(unchecked)
@@ -18,17 +22,36 @@ package final class NativeWriteRequest {
     fileprivate var offset = 0
     @exclusivity(unchecked)
     fileprivate var error: Int32 = 0
-    fileprivate let callback: ((Int32) -> Void)?
+    private let callback: ((Int32) -> Void)?
 
+    /// A request whose outcome goes to `callback`; `buffers` is not empty
+    /// (`uv_write2` refuses a write of no buffers).
     package init(buffers: [UnsafeRawBufferPointer], sending handle: NativeHandle? = nil, callback: ((Int32) -> Void)?) {
-        self.buffers = buffers
+        self.first = buffers.first ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        self.rest = buffers.count > 1 ? Array(buffers.dropFirst()) : []
         self.sendHandle = handle
         self.callback = callback
     }
 
+    /// A request for a subclass, which gets its outcome by overriding `complete`.
+    init(first: UnsafeRawBufferPointer, rest: [UnsafeRawBufferPointer], sending handle: NativeHandle?) {
+        self.first = first
+        self.rest = rest
+        self.sendHandle = handle
+        self.callback = nil
+    }
+
+    /// Runs once, from the loop, with 0 or the negative errno.
+    func complete(_ status: Int32) { callback?(status) }
+
+    fileprivate var bufferCount: Int { 1 + rest.count }
+
+    @inline(__always)
+    fileprivate func buffer(_ i: Int) -> UnsafeRawBufferPointer { i == 0 ? first : rest[i - 1] }
+
     fileprivate var remaining: Int {
         var n = 0
-        for i in index..<buffers.count { n += buffers[i].count }
+        for i in index..<bufferCount { n += buffer(i).count }
         return n - offset
     }
 
@@ -36,7 +59,7 @@ package final class NativeWriteRequest {
     fileprivate func advance(_ n: Int) -> Bool {
         var left = n
         while left > 0 {
-            let available = buffers[index].count - offset
+            let available = buffer(index).count - offset
             if left < available {
                 offset += left
                 left = 0
@@ -46,12 +69,30 @@ package final class NativeWriteRequest {
                 offset = 0
             }
         }
-        while index < buffers.count && buffers[index].count == offset {
+        while index < bufferCount && buffer(index).count == offset {
             index += 1
             offset = 0
         }
-        return index == buffers.count
+        return index == bufferCount
     }
+}
+
+/// A write request that carries its owner's state, so that the owner (a
+/// SwiftUV write) needs no object of its own: `onComplete` captures
+/// nothing, and gets the state to finish.
+package final class NativeWriteRequestWith<State>: NativeWriteRequest {
+    @exclusivity(unchecked)
+    package var state: State
+    private let onComplete: (inout State, Int32) -> Void
+
+    package init(first: UnsafeRawBufferPointer, rest: [UnsafeRawBufferPointer], sending handle: NativeHandle?,
+                 state: State, onComplete: @escaping (inout State, Int32) -> Void) {
+        self.state = state
+        self.onComplete = onComplete
+        super.init(first: first, rest: rest, sending: handle)
+    }
+
+    override func complete(_ status: Int32) { onComplete(&state, status) }
 }
 
 /// A connect or shutdown request (`uv_connect_t`, `uv_shutdown_t`).
@@ -334,31 +375,36 @@ package class NativeStream: NativeHandle {
         if connectRequest != nil || writeQueueSize != 0 { throw NativeError(errno: EAGAIN) }
         if watcher.fd < 0 { throw NativeError(errno: EBADF) }
         if !flags.contains(.writable) { throw NativeError(errno: EPIPE) }
-        return try writeNow(buffers, index: 0, offset: 0)
+        return try writeNow(count: buffers.count, index: 0, offset: 0) { buffers[$0] }
     }
 
-    private func writeNow(_ buffers: [UnsafeRawBufferPointer], index: Int, offset: Int, sending sendFD: Int32 = -1) throws(NativeError) -> Int {
-        var iov: [iovec] = []
-        iov.reserveCapacity(min(buffers.count - index, 1024))
-        for i in index..<buffers.count where iov.count < 1024 {
-            let b = buffers[i]
-            let skip = i == index ? offset : 0
-            iov.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: b.baseAddress.map { $0 + skip }),
-                             iov_len: b.count - skip))
-        }
-        var n: Int
-        repeat {
-            if sendFD != -1 {
-                n = iov.withUnsafeMutableBufferPointer { cnative_sendmsg_fd(watcher.fd, $0.baseAddress, Int32($0.count), sendFD) }
-            } else if iov.count == 1 {
-                // As libuv's uv__writev: one buffer goes through write(2),
-                // which asks the socket even for 0 bytes (EPIPE when the peer
-                // is gone); a zero-total writev returns 0 without asking.
-                n = Glibc.write(watcher.fd, iov[0].iov_base, iov[0].iov_len)
-            } else {
-                n = writev(watcher.fd, iov, Int32(iov.count))
+    /// Writes buffers `index...` (of `count`, the first from `offset`) with
+    /// one system call: at most 1024 of them (`IOV_MAX`), their iovecs on
+    /// the stack.
+    private func writeNow(count: Int, index: Int, offset: Int, sending sendFD: Int32 = -1,
+                          _ buffer: (Int) -> UnsafeRawBufferPointer) throws(NativeError) -> Int {
+        let iovCount = min(count - index, 1024)
+        let n = withUnsafeTemporaryAllocation(of: iovec.self, capacity: iovCount) { iov -> Int in
+            for j in 0..<iovCount {
+                let b = buffer(index + j)
+                let skip = j == 0 ? offset : 0
+                iov[j] = iovec(iov_base: UnsafeMutableRawPointer(mutating: b.baseAddress.map { $0 + skip }), iov_len: b.count - skip)
             }
-        } while n < 0 && errno == EINTR
+            var n: Int
+            repeat {
+                if sendFD != -1 {
+                    n = cnative_sendmsg_fd(watcher.fd, iov.baseAddress, Int32(iovCount), sendFD)
+                } else if iovCount == 1 {
+                    // As libuv's uv__writev: one buffer goes through write(2),
+                    // which asks the socket even for 0 bytes (EPIPE when the peer
+                    // is gone); a zero-total writev returns 0 without asking.
+                    n = Glibc.write(watcher.fd, iov[0].iov_base, iov[0].iov_len)
+                } else {
+                    n = writev(watcher.fd, iov.baseAddress, Int32(iovCount))
+                }
+            } while n < 0 && errno == EINTR
+            return n
+        }
         if n >= 0 { return n }
         let err = errno
         if err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS { throw NativeError(errno: EAGAIN) }
@@ -377,7 +423,7 @@ package class NativeStream: NativeHandle {
                     if h.isClosing { throw NativeError(errno: EBADF) }
                     sendFD = h.descriptor
                 }
-                let n = try writeNow(request.buffers, index: request.index, offset: request.offset, sending: sendFD)
+                let n = try writeNow(count: request.bufferCount, index: request.index, offset: request.offset, sending: sendFD) { request.buffer($0) }
                 request.sendHandle = nil
                 writeQueueSize -= n
                 if request.advance(n) {
@@ -422,14 +468,20 @@ package class NativeStream: NativeHandle {
 
     private func writeCallbacks() {
         if writeCompleted.isEmpty { return }
-        let batch = writeCompleted
-        writeCompleted.removeAll(keepingCapacity: true)
+        // Moved out, not copied: clearing a shared array would allocate.
+        var batch: [NativeWriteRequest] = []
+        swap(&batch, &writeCompleted)
+        defer {
+            // The batch's storage comes back for the next one.
+            batch.removeAll(keepingCapacity: true)
+            if writeCompleted.isEmpty { writeCompleted = batch }
+        }
         for request in batch {
             loop.activeRequests -= 1
             // A failed request's bytes leave the queue size only now, as in
             // libuv: until then a non-zero size tells the user to stop.
             if request.error != 0 { writeQueueSize -= request.remaining }
-            request.callback?(request.error)
+            request.complete(request.error)
         }
     }
 

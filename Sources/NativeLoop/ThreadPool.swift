@@ -85,12 +85,14 @@ extension NativeEventLoop {
     }
 
     func runCompletions() {
-        let batch: [NativeWork] = completionLock.withLock {
-            let b = completions
-            completions.removeAll(keepingCapacity: true)
-            return b
-        }
+        // The queue's storage and the spare one take turns, so that taking
+        // a batch allocates nothing (clearing a shared array would).
+        var batch = spareCompletions
+        spareCompletions = []
+        completionLock.withLock { swap(&batch, &completions) }
         for request in batch { request.complete() }
+        batch.removeAll(keepingCapacity: true)
+        spareCompletions = batch
     }
 }
 

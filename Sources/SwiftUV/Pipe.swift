@@ -149,7 +149,7 @@ public final class UVPipe: UVStream {
     /// The corresponding libuv function is `uv_write2`.
     public func write<Bytes: Collection>(_ bytes: Bytes, sending handle: Handle,
                                          _ callback: ((UVError?) -> Void)? = nil) throws(UVError) where Bytes.Element == UInt8 {
-        try write(vectored: [OwnedBuffer(bytes)], sending: handle, callback)
+        try submitWrite(.one(OwnedBuffer(bytes)), sending: handle, callback)
     }
 
     /// Handles received and not yet accepted (`uv_pipe_pending_count`).

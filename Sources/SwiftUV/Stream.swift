@@ -110,7 +110,7 @@ public class UVStream: Handle {
     /// The corresponding libuv function is `uv_write`.
     public final func write<Bytes: Collection>(_ bytes: Bytes, _ callback: ((UVError?) -> Void)? = nil) throws(UVError)
     where Bytes.Element == UInt8 {
-        try write(vectored: [OwnedBuffer(bytes)], callback)
+        try submitWrite(.one(OwnedBuffer(bytes)), callback)
     }
 
     /// Writes the UTF-8 bytes of `string`.
@@ -122,19 +122,7 @@ public class UVStream: Handle {
     public final func write(vectored buffers: [[UInt8]], _ callback: ((UVError?) -> Void)? = nil) throws(UVError) {
         // libuv asserts on a write of no buffers.
         if buffers.isEmpty { throw UVError.invalidArgument.with(context: "write: no buffers") }
-        try write(vectored: buffers.map { OwnedBuffer($0) }, callback)
-    }
-
-    func write(vectored buffers: [OwnedBuffer], sending handle: Handle? = nil, _ callback: ((UVError?) -> Void)?) throws(UVError) {
-        do {
-            // libuv answers EBADF for a closing stream (its socket is gone).
-            try ensureOpen("write", code: .badFileDescriptor)
-        } catch {
-            for b in buffers { b.release() }
-            throw error
-        }
-        let request = WriteRequest(stream: self, buffers: buffers, callback: callback)
-        try request.submit(sending: handle)
+        try submitWrite(buffers.count == 1 ? .one(OwnedBuffer(buffers[0])) : .many(buffers.map { OwnedBuffer($0) }), callback)
     }
 
     /// Writes as much of `bytes` as the kernel takes now, without queueing:
@@ -431,99 +419,6 @@ final class StatusRequest {
         callback = nil
         handle.deliver(isConnect ? .connect(status) : .shutdown(status)) {
             cb?(status == 0 ? nil : UVError(code: status, context: context))
-        }
-    }
-}
-
-/// A write request: owns its buffers until its callback, and keeps a handle
-/// being sent (and its libuv memory) until then too.
-final class WriteRequest {
-    unowned(unsafe) let stream: UVStream
-    private let buffers: [OwnedBuffer]
-    @exclusivity(unchecked)
-    private var callback: ((UVError?) -> Void)?
-    @exclusivity(unchecked)
-    private var sentHandle: Handle?
-
-    init(stream: UVStream, buffers: [OwnedBuffer], callback: ((UVError?) -> Void)?) {
-        self.stream = stream
-        self.buffers = buffers
-        self.callback = callback
-    }
-
-    func submit(sending handle: Handle?) throws(UVError) {
-        let loop = stream.loop
-        if let handle {
-            guard handle.state == .open else {
-                release()
-                throw UVError.badFileDescriptor.with(context: "write: the handle to send is closing")
-            }
-            guard handle.loop.backend == stream.loop.backend else {
-                release()
-                throw UVError.invalidArgument.with(context: "write: the handle to send is on the other backend")
-            }
-        }
-        switch stream.core {
-        case .uv:
-            let req = UnsafeMutablePointer<uv_write_t>.allocate(capacity: 1)
-            req.pointee.data = Unmanaged.passRetained(self).toOpaque()
-            var sendStream: UnsafeMutablePointer<uv_stream_t>?
-            if let handle, case .uv(let h) = handle.core {
-                sendStream = UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_stream_t.self)
-            }
-            // libuv copies the uv_buf_t array into the request: a stack array will do.
-            let status = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: buffers.count) { bufs in
-                for (i, b) in buffers.enumerated() { bufs[i] = uvBuffer(b.base, b.count) }
-                return uv_write2(req, stream.uvStream, bufs.baseAddress, UInt32(bufs.count), sendStream) { req, status in
-                    let request = Unmanaged<WriteRequest>.fromOpaque(req!.pointee.data).takeRetainedValue()
-                    req!.deallocate()
-                    request.complete(status)
-                }
-            }
-            if status != 0 {
-                Unmanaged.passUnretained(self).release()
-                req.deallocate()
-                release()
-                throw UVError(code: status)
-            }
-        case .native(let h):
-            var nativeHandle: NativeHandle?
-            if let handle, case .native(let n) = handle.core { nativeHandle = n }
-            let native = NativeWriteRequest(buffers: buffers.map(\.rawBuffer), sending: nativeHandle) { status in self.complete(status) }
-            do {
-                try unsafeDowncast(h, to: NativeStream.self).write(native)
-            } catch {
-                release()
-                throw UVError(error)
-            }
-        }
-        loop.liveRequestCount += 1
-        if let handle {
-            // libuv reads the sent handle when the write goes out: its
-            // memory must outlive a close until then.
-            sentHandle = handle
-            handle.pendingSends += 1
-        }
-    }
-
-    private func release() {
-        for b in buffers { b.release() }
-    }
-
-    private func complete(_ status: Int32) {
-        if let handle = sentHandle {
-            sentHandle = nil
-            handle.sendFinished()
-        }
-        release()
-        stream.loop.liveRequestCount -= 1
-        stream.idleWatch?.touch()
-        let cb = callback
-        callback = nil
-        if _slowPath(stream.isObserved) {
-            stream.deliver(.write(status)) { cb?(status == 0 ? nil : UVError(code: status)) }
-        } else {
-            cb?(status == 0 ? nil : UVError(code: status))
         }
     }
 }

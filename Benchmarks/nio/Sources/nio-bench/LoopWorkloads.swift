@@ -1,5 +1,5 @@
 // The workloads without sockets: loop_count, million_timers, async_pummel_1, async1,
-// queue_work, fs_stat.
+// queue_work, fs_stat, read_file.
 //
 // Confinement: the mutable state of each run lives in a class that is touched only on the
 // event loop thread (NIO's rule for loop state); closures that stay on the loop are handed in
@@ -9,6 +9,7 @@
 
 import Glibc
 import NIOCore
+import NIOFileSystem
 import NIOPosix
 import Synchronization
 
@@ -375,4 +376,95 @@ func fsStat(_ size: Size) throws {
         let elapsed = try finished.futureResult.wait()
         report("fs_stat", "async\(concurrency)_rate", Double(m) / elapsed)
     }
+}
+
+// MARK: - read_file
+
+/// The rates of read_file's two parts.
+private struct ReadRates: Sendable {
+    var small = 0.0
+    var large = 0.0
+}
+
+/// Reads whole files with NIOFileSystem, one at a time. An actor whose executor is the event
+/// loop, so that every `await` resumes on the loop thread and starts the next step there, as
+/// libuv's completion callbacks do; the blocking system calls run on the file system's
+/// thread pool.
+private actor FileReader {
+    let loop: EventLoop
+    let fileSystem: FileSystem
+
+    nonisolated var unownedExecutor: UnownedSerialExecutor {
+        self.loop.executor.asUnownedSerialExecutor()
+    }
+
+    init(loop: EventLoop, fileSystem: FileSystem) {
+        self.loop = loop
+        self.fileSystem = fileSystem
+    }
+
+    /// Reads the file of `bytes` bytes at `path` `count` times; returns the files per second.
+    func rate(path: String, bytes: Int, count: Int) async throws -> Double {
+        let filePath = FilePath(path)
+        let start = now()
+        for _ in 0..<count {
+            // open, then readToEnd (an fstat for the size, one read of that size), then close:
+            // four trips to the pool, as the C contender's.
+            let contents = try await self.fileSystem.withFileHandle(forReadingAt: filePath) { file in
+                try await file.readToEnd(maximumSizeAllowed: .bytes(Int64(bytes)))
+            }
+            guard contents.readableBytes == bytes else {
+                throw IOError(errnoCode: EIO, reason: "read_file: \(contents.readableBytes) of \(bytes) bytes read")
+            }
+        }
+        return Double(count) / seconds(from: start, to: now())
+    }
+}
+
+/// One file of `size` bytes of the C contender's pattern, written with plain POSIX calls.
+private func makeFile(_ path: String, size: Int) throws {
+    let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    guard fd >= 0 else { throw IOError(errnoCode: errno, reason: "open \(path)") }
+    defer { close(fd) }
+    let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    guard written == size else { throw IOError(errnoCode: errno, reason: "write \(path)") }
+}
+
+/// read_file: NIOFileSystem's `withFileHandle(forReadingAt:)` and `readToEnd(maximumSizeAllowed:)`
+/// (open, fstat, one read, close), one file in flight, N files of 4 KiB then M of 1 MiB. The
+/// file system runs its system calls on a `NIOThreadPool` of 4 threads (libuv's default pool
+/// size) rather than on `FileSystem.shared`'s, which has one thread per core.
+/// (`NonBlockingFileIO` would do the same through futures; NIOFileSystem is NIO's current API.)
+func readFile(_ size: Size) throws {
+    let n = size.pick(20_000, quick: 5_000)
+    let m = size.pick(500, quick: 100)
+    let small = "/tmp/nio-bench-read-4k-\(getpid())"
+    let large = "/tmp/nio-bench-read-1m-\(getpid())"
+    try makeFile(small, size: 4096)
+    try makeFile(large, size: 1 << 20)
+    defer {
+        unlink(small)
+        unlink(large)
+    }
+
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let pool = NIOThreadPool(numberOfThreads: 4)
+    pool.start()
+    defer {
+        try? group.syncShutdownGracefully()
+        try? pool.syncShutdownGracefully()
+    }
+    let loop = group.next()
+    let reader = FileReader(loop: loop, fileSystem: FileSystem(threadPool: pool))
+    let finished = loop.makePromise(of: ReadRates.self)
+    finished.completeWithTask {
+        var rates = ReadRates()
+        rates.small = try await reader.rate(path: small, bytes: 4096, count: n)
+        rates.large = try await reader.rate(path: large, bytes: 1 << 20, count: m)
+        return rates
+    }
+    let rates = try finished.futureResult.wait()
+    report("read_file", "rate_4k", rates.small)
+    report("read_file", "rate_1m", rates.large)
 }

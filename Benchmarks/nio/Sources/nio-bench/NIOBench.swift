@@ -5,8 +5,8 @@
 // runs one workload of ../../../WORKLOADS.md and prints `RESULT <workload> <metric> <value>`
 // for each figure (exit 0), or `UNSUPPORTED <workload>` (exit 3) for a workload NIO cannot
 // express. Everything loop-side runs on one `MultiThreadedEventLoopGroup(numberOfThreads: 1)`
-// event loop (async1 adds a second one-thread group for its other loop); queue_work and
-// fs_stat use a `NIOThreadPool(numberOfThreads: 4)`, the size of libuv's default pool.
+// event loop (async1 adds a second one-thread group for its other loop); queue_work, fs_stat
+// and read_file use a `NIOThreadPool(numberOfThreads: 4)`, the size of libuv's default pool.
 // Times are taken with NIO's monotonic clock (`NIODeadline.now()`) on the thread where the
 // event happens, so process start-up and group shut-down are not counted. Diagnostics that
 // are not results go to stderr.
@@ -34,6 +34,7 @@ struct NIOBench {
             case "async1": try async1(size)
             case "queue_work": try queueWork(size)
             case "fs_stat": try fsStat(size)
+            case "read_file": try readFile(size)
             case "getaddrinfo", "spawn":
                 // getaddrinfo: NIO's resolver (GetaddrinfoResolver) is internal; the public API
                 // only resolves as part of ClientBootstrap.connect(host:port:).
@@ -46,6 +47,7 @@ struct NIOBench {
             case "tcp4_pound_100": try tcp4Pound100(size)
             case "udp_pummel_1v1": try udpPummel1v1(size)
             case "ping_udp1": try pingUDP1(size)
+            case "tail_latency": try tailLatency(size)
             default:
                 printError("nio-bench: unknown workload \(workload)")
                 usage()

@@ -1,5 +1,5 @@
 // The socket workloads: ping_pongs, tcp_pump1, pipe_pump1, tcp_write_batch, tcp4_pound_100,
-// udp_pummel_1v1, ping_udp1. Servers and clients are made with NIO's bootstraps and do their
+// udp_pummel_1v1, ping_udp1, tail_latency. Servers and clients are made with NIO's bootstraps and do their
 // work in ChannelHandlers; every channel is on the one event loop. Addresses are built
 // without name resolution (`SocketAddress(ipAddress:port:)`).
 //
@@ -576,4 +576,228 @@ func pingUDP1(_ size: Size) throws {
     channel.pipeline.fireUserInboundEventTriggered(Start())
     let rate = try run.wait()
     report("ping_udp1", "rate", Double(rate.count) / rate.seconds)
+}
+
+// MARK: - tail_latency
+
+/// The figures of a tail_latency run, handed from the loop to the main thread.
+private struct TailFigures: Sendable {
+    var samples: [UInt64]  // nanoseconds, in the order measured
+    var timerFires: Int
+}
+
+/// A failure of the workload itself (not of a NIO call).
+private struct WorkloadFailure: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// The state of a tail_latency run; touched on the loop only.
+private final class TailRun: @unchecked Sendable {
+    let idle: Int
+    let warmup: Int
+    let target: Int
+    let loop: EventLoop
+    let finished: EventLoopPromise<TailFigures>
+    var server: Channel? = nil
+    var idleClients: [Channel] = []
+    var idlePeers: [Channel] = []  // accepted idle connections, once active (reading)
+    var accepted = 0  // connections handed to the child initializer so far
+    var peer: Channel? = nil  // the server's end of the ping client's connection
+    var client: Channel? = nil
+    var timer: RepeatedTask? = nil
+    var fires = 0
+    var samples: [UInt64]
+    var trips = 0  // round trips completed, warm-up included
+    var completed = false
+
+    init(idle: Int, warmup: Int, target: Int, loop: EventLoop) {
+        self.idle = idle
+        self.warmup = warmup
+        self.target = target
+        self.loop = loop
+        self.finished = loop.makePromise(of: TailFigures.self)
+        self.samples = [UInt64](repeating: 0, count: target)
+    }
+
+    func fail(_ error: Error) {
+        guard !self.completed else { return }
+        self.completed = true
+        self.finished.fail(error)
+    }
+
+    /// Starts the measured part once every idle connection is up on both sides.
+    func idleConnectionUp() {
+        guard self.idleClients.count == self.idle, self.idlePeers.count == self.idle else { return }
+        self.timer = self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(1), delay: .milliseconds(1)) { _ in
+            self.fires += 1
+        }
+        ClientBootstrap(group: self.loop)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { addHandler(to: $0) { LatencyClient(run: self) } }
+            .connect(to: self.server!.localAddress!)
+            .assumeIsolated()
+            .whenFailure { self.fail($0) }
+    }
+
+    /// One round trip done; returns whether to send the next ping.
+    func roundTrip(nanoseconds: UInt64) -> Bool {
+        if self.trips >= self.warmup {
+            self.samples[self.trips - self.warmup] = nanoseconds
+        }
+        self.trips += 1
+        guard self.trips == self.warmup + self.target else { return true }
+        self.timer?.cancel()
+        var channels = self.idleClients + self.idlePeers
+        channels += [self.client, self.peer, self.server].compactMap { $0 }
+        let closed = channels.map { $0.close() }
+        EventLoopFuture.andAllComplete(closed, on: self.loop).assumeIsolated().whenComplete { _ in
+            guard !self.completed else { return }
+            self.completed = true
+            self.finished.succeed(TailFigures(samples: self.samples, timerFires: self.fires))
+        }
+        return false
+    }
+}
+
+/// On an accepted idle connection: reads (nothing should come).
+private final class IdlePeer: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    let run: TailRun
+
+    init(run: TailRun) { self.run = run }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.run.idlePeers.append(context.channel)
+        self.run.idleConnectionUp()
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        self.run.fail(WorkloadFailure(description: "an idle connection sent data"))
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        self.run.fail(error)
+    }
+}
+
+/// The ping client: one "PING\n" in flight, each round trip timed from just before the write
+/// to the read that completes the pong.
+private final class LatencyClient: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let run: TailRun
+    let ping = makeBuffer("PING\n")
+    var received = 0
+    var sentAt: UInt64 = 0
+
+    init(run: TailRun) { self.run = run }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.run.client = context.channel
+        self.send(context: context)
+        context.fireChannelActive()
+    }
+
+    func send(context: ChannelHandlerContext) {
+        self.sentAt = now()
+        context.writeAndFlush(Self.wrapOutboundOut(self.ping), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let arrived = now()
+        self.received += Self.unwrapInboundIn(data).readableBytes
+        guard self.received >= self.ping.readableBytes else { return }
+        guard self.received == self.ping.readableBytes else {
+            self.run.fail(WorkloadFailure(description: "\(self.received) bytes back for one ping"))
+            return
+        }
+        self.received = 0
+        if self.run.roundTrip(nanoseconds: arrived &- self.sentAt) {
+            self.send(context: context)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        self.run.fail(error)
+    }
+}
+
+/// Every descriptor the workload holds at once (2 per connection, the listener, the loop's
+/// own) has to fit under RLIMIT_NOFILE: its soft limit is raised to the hard one.
+private func raiseDescriptorLimit(needed: rlim_t) throws {
+    let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+    var limit = rlimit()
+    guard getrlimit(resource, &limit) == 0 else {
+        throw IOError(errnoCode: errno, reason: "getrlimit(RLIMIT_NOFILE)")
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max
+        guard setrlimit(resource, &limit) == 0 else {
+            throw IOError(errnoCode: errno, reason: "setrlimit(RLIMIT_NOFILE)")
+        }
+    }
+    guard limit.rlim_cur >= needed else {
+        throw WorkloadFailure(
+            description: "needs \(needed) file descriptors, RLIMIT_NOFILE allows \(limit.rlim_cur)"
+        )
+    }
+}
+
+/// tail_latency: ping_pongs' round trip timed one by one, on a loop that also watches 1000 idle
+/// connections (the server's end of each reading) and runs a 1 ms repeated task; the
+/// percentiles of the recorded round trips (nearest rank) are the figures. The idle clients do
+/// not read (`autoRead` off), as in the C contender, where they are never read from.
+func tailLatency(_ size: Size) throws {
+    try raiseDescriptorLimit(needed: 2100)
+    let idle = 1000
+    let n = size.pick(200_000, quick: 50_000)
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    defer { try? group.syncShutdownGracefully() }
+    let loop = group.next()
+    let run = TailRun(idle: idle, warmup: 1000, target: n, loop: loop)
+
+    let server = try ServerBootstrap(group: loop)
+        .serverChannelOption(.backlog, value: 1024)
+        .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        .childChannelInitializer { channel in
+            // The first `idle` connections are the idle ones; the one after is the ping client's.
+            run.accepted += 1
+            if run.accepted <= run.idle {
+                return addHandler(to: channel) { IdlePeer(run: run) }
+            }
+            run.peer = channel
+            return addHandler(to: channel) { EchoHandler() }
+        }
+        .bind(to: localhost)
+        .wait()
+    let address = server.localAddress!
+    loop.execute {
+        run.server = server
+        let idleBootstrap = ClientBootstrap(group: loop).channelOption(.autoRead, value: false)
+        for _ in 0..<idle {
+            idleBootstrap.connect(to: address).assumeIsolated().whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    run.idleClients.append(channel)
+                    run.idleConnectionUp()
+                case .failure(let error):
+                    run.fail(error)
+                }
+            }
+        }
+    }
+    var figures = try run.finished.futureResult.wait()
+    figures.samples.sort()
+    // Nearest rank: the sorted sample at index ceil(p*N)-1, p = num/den.
+    func microseconds(_ num: Int, _ den: Int) -> Double {
+        Double(figures.samples[(num * n + den - 1) / den - 1]) / 1000
+    }
+    report("tail_latency", "p99_us", microseconds(99, 100))
+    report("tail_latency", "p50_us", microseconds(1, 2))
+    report("tail_latency", "p999_us", microseconds(999, 1000))
+    report("tail_latency", "max_us", Double(figures.samples[n - 1]) / 1000)
+    print("RESULT tail_latency timer_fires \(figures.timerFires)")
 }

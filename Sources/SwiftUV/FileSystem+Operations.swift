@@ -130,7 +130,7 @@ extension FileSystem {
     ///
     /// The corresponding libuv functions are `uv_fs_stat` and `uv_fs_lstat`.
     public func stat(_ path: String, followingSymlinks: Bool = true) throws(UVError) -> FileStat {
-        try sync(followingSymlinks ? .stat(path: path) : .lstat(path: path)) { $0.stat! }
+        try syncStat(followingSymlinks ? .stat(path: path) : .lstat(path: path))
     }
     /// `stat(_:followingSymlinks:)` on the thread pool: `completion` gets the result on the loop
     /// thread; the returned request can be cancelled while it waits.
@@ -142,7 +142,7 @@ extension FileSystem {
     /// The status of the open file `descriptor`.
     ///
     /// The corresponding libuv function is `uv_fs_fstat`.
-    public func stat(descriptor fd: Int32) throws(UVError) -> FileStat { try sync(.fstat(fd: fd)) { $0.stat! } }
+    public func stat(descriptor fd: Int32) throws(UVError) -> FileStat { try syncStat(.fstat(fd: fd)) }
     /// `stat(descriptor:)` on the thread pool: `completion` gets the result on the loop
     /// thread; the returned request can be cancelled while it waits.
     @discardableResult

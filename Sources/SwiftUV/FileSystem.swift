@@ -308,6 +308,26 @@ public struct FileSystem {
         return map(outcome)
     }
 
+    /// `sync` for the stat family, read straight from the request: the
+    /// general `Outcome` (a dozen optionals) costs a stat several copies of
+    /// its 150 bytes.
+    func syncStat(_ op: NativeFSOperation) throws(UVError) -> FileStat {
+        try loop.ensureOpen(op.name)
+        try op.validate()
+        switch loop.core {
+        case .uv(let l):
+            var req = uv_fs_t()
+            let status = Self.startUV(op, l, &req, nil)
+            defer { uv_fs_req_cleanup(&req) }
+            if status < 0 { throw op.error(status) }
+            return FileStat(req.statbuf)
+        case .native:
+            let result = NativeFS.perform(op)
+            guard result.result >= 0, let stat = result.stat else { throw op.error(Int32(result.result)) }
+            return FileStat(stat)
+        }
+    }
+
     /// Runs `op` on the pool; `completion` gets the mapped result.
     func async<T>(_ op: NativeFSOperation, _ map: @escaping (Outcome) -> T, cleanup: (() -> Void)? = nil,
                   _ completion: @escaping (Result<T, UVError>) -> Void) throws(UVError) -> FSRequest {
@@ -367,7 +387,7 @@ public struct FileSystem {
     private static func startUV(_ op: NativeFSOperation, _ l: UnsafeMutablePointer<uv_loop_t>,
                                 _ req: UnsafeMutablePointer<uv_fs_t>, _ cb: uv_fs_cb?) -> Int32 {
         switch op {
-        case .open(let path, let flags, let mode): return uv_fs_open(l, req, path, flags, mode, cb)
+        case .open(let path, let flags, let mode): return path.withCString { uv_fs_open(l, req, $0, flags, mode, cb) }
         case .close(let fd): return uv_fs_close(l, req, fd, cb)
         case .read(let fd, let buffer, let offset):
             var buf = uvBuffer(buffer.baseAddress, buffer.count)
@@ -375,39 +395,39 @@ public struct FileSystem {
         case .write(let fd, let buffers, let offset):
             var bufs = buffers.map { uvBuffer($0.baseAddress, $0.count) }
             return uv_fs_write(l, req, fd, &bufs, UInt32(bufs.count), offset, cb)
-        case .unlink(let path): return uv_fs_unlink(l, req, path, cb)
-        case .mkdir(let path, let mode): return uv_fs_mkdir(l, req, path, mode, cb)
-        case .mkdtemp(let template): return uv_fs_mkdtemp(l, req, template, cb)
-        case .rmdir(let path): return uv_fs_rmdir(l, req, path, cb)
-        case .scandir(let path): return uv_fs_scandir(l, req, path, 0, cb)
-        case .stat(let path): return uv_fs_stat(l, req, path, cb)
+        case .unlink(let path): return path.withCString { uv_fs_unlink(l, req, $0, cb) }
+        case .mkdir(let path, let mode): return path.withCString { uv_fs_mkdir(l, req, $0, mode, cb) }
+        case .mkdtemp(let template): return template.withCString { uv_fs_mkdtemp(l, req, $0, cb) }
+        case .rmdir(let path): return path.withCString { uv_fs_rmdir(l, req, $0, cb) }
+        case .scandir(let path): return path.withCString { uv_fs_scandir(l, req, $0, 0, cb) }
+        case .stat(let path): return path.withCString { uv_fs_stat(l, req, $0, cb) }
         case .fstat(let fd): return uv_fs_fstat(l, req, fd, cb)
-        case .lstat(let path): return uv_fs_lstat(l, req, path, cb)
-        case .rename(let path, let newPath): return uv_fs_rename(l, req, path, newPath, cb)
+        case .lstat(let path): return path.withCString { uv_fs_lstat(l, req, $0, cb) }
+        case .rename(let path, let newPath): return path.withCString { p in newPath.withCString { n in uv_fs_rename(l, req, p, n, cb) } }
         case .fsync(let fd): return uv_fs_fsync(l, req, fd, cb)
         case .fdatasync(let fd): return uv_fs_fdatasync(l, req, fd, cb)
         case .ftruncate(let fd, let length): return uv_fs_ftruncate(l, req, fd, length, cb)
-        case .access(let path, let mode): return uv_fs_access(l, req, path, mode, cb)
-        case .chmod(let path, let mode): return uv_fs_chmod(l, req, path, mode, cb)
+        case .access(let path, let mode): return path.withCString { uv_fs_access(l, req, $0, mode, cb) }
+        case .chmod(let path, let mode): return path.withCString { uv_fs_chmod(l, req, $0, mode, cb) }
         case .fchmod(let fd, let mode): return uv_fs_fchmod(l, req, fd, mode, cb)
-        case .readlink(let path): return uv_fs_readlink(l, req, path, cb)
-        case .realpath(let path): return uv_fs_realpath(l, req, path, cb)
-        case .symlink(let path, let newPath): return uv_fs_symlink(l, req, path, newPath, 0, cb)
-        case .link(let path, let newPath): return uv_fs_link(l, req, path, newPath, cb)
+        case .readlink(let path): return path.withCString { uv_fs_readlink(l, req, $0, cb) }
+        case .realpath(let path): return path.withCString { uv_fs_realpath(l, req, $0, cb) }
+        case .symlink(let path, let newPath): return path.withCString { p in newPath.withCString { n in uv_fs_symlink(l, req, p, n, 0, cb) } }
+        case .link(let path, let newPath): return path.withCString { p in newPath.withCString { n in uv_fs_link(l, req, p, n, cb) } }
         case .copyfile(let path, let newPath, let exclusive):
-            return uv_fs_copyfile(l, req, path, newPath, exclusive ? UV_FS_COPYFILE_EXCL : 0, cb)
-        case .mkstemp(let template): return uv_fs_mkstemp(l, req, template, cb)
-        case .opendir(let path): return uv_fs_opendir(l, req, path, cb)
+            return path.withCString { p in newPath.withCString { n in uv_fs_copyfile(l, req, p, n, exclusive ? UV_FS_COPYFILE_EXCL : 0, cb) } }
+        case .mkstemp(let template): return template.withCString { uv_fs_mkstemp(l, req, $0, cb) }
+        case .opendir(let path): return path.withCString { uv_fs_opendir(l, req, $0, cb) }
         case .readdir(let dir, _): return uv_fs_readdir(l, req, UnsafeMutablePointer<uv_dir_t>(dir), cb)
         case .closedir(let dir): return uv_fs_closedir(l, req, UnsafeMutablePointer<uv_dir_t>(dir), cb)
-        case .statfs(let path): return uv_fs_statfs(l, req, path, cb)
+        case .statfs(let path): return path.withCString { uv_fs_statfs(l, req, $0, cb) }
         case .sendfile(let out, let inFD, let offset, let length): return uv_fs_sendfile(l, req, out, inFD, offset, length, cb)
-        case .utime(let path, let a, let m): return uv_fs_utime(l, req, path, a, m, cb)
+        case .utime(let path, let a, let m): return path.withCString { uv_fs_utime(l, req, $0, a, m, cb) }
         case .futime(let fd, let a, let m): return uv_fs_futime(l, req, fd, a, m, cb)
-        case .lutime(let path, let a, let m): return uv_fs_lutime(l, req, path, a, m, cb)
-        case .chown(let path, let uid, let gid): return uv_fs_chown(l, req, path, uid, gid, cb)
+        case .lutime(let path, let a, let m): return path.withCString { uv_fs_lutime(l, req, $0, a, m, cb) }
+        case .chown(let path, let uid, let gid): return path.withCString { uv_fs_chown(l, req, $0, uid, gid, cb) }
         case .fchown(let fd, let uid, let gid): return uv_fs_fchown(l, req, fd, uid, gid, cb)
-        case .lchown(let path, let uid, let gid): return uv_fs_lchown(l, req, path, uid, gid, cb)
+        case .lchown(let path, let uid, let gid): return path.withCString { uv_fs_lchown(l, req, $0, uid, gid, cb) }
         }
     }
 

@@ -203,7 +203,7 @@ package final class NativeEventLoop {
         childCaught = .allocate(capacity: 1)
         childCaught.initialize(to: 0)
         time = milliseconds(of: clock)
-        wakeWatcher = IOWatcher(fd: wakeFD) { [unowned self] _ in self.wakeupReceived() }
+        wakeWatcher = IOWatcher(fd: wakeFD) { [unowned(unsafe) self] _ in self.wakeupReceived() }
         signalWatcher = IOWatcher(fd: signalReadFD) { [unowned self] _ in self.signalsReceived() }
         ioStart(wakeWatcher, UInt32(EPOLLIN.rawValue))
         ioStart(signalWatcher, UInt32(EPOLLIN.rawValue))
@@ -315,7 +315,7 @@ package final class NativeEventLoop {
             w.pendingFed = false
             w.callback(UInt32(EPOLLOUT.rawValue))
         }
-        batch.removeAll(keepingCapacity: true)
+        batch.clearKeepingCapacity()
         if pendingQueue.isEmpty { pendingQueue = batch }
     }
 

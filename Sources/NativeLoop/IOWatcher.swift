@@ -111,7 +111,7 @@ extension NativeEventLoop {
             w.queued = false
             register(w)
         }
-        watcherQueue.removeAll(keepingCapacity: true)
+        watcherQueue.clearKeepingCapacity()
     }
 
     /// Gives epoll the events `w` wants: an add, or a modify for a

@@ -178,7 +178,7 @@ package class NativeStream: NativeHandle {
     override init(loop: NativeEventLoop, kind: NativeHandleKind) {
         loop.reserveSpareDescriptor()
         super.init(loop: loop, kind: kind)
-        watcher = IOWatcher(fd: -1) { [unowned self] events in
+        watcher = IOWatcher(fd: -1) { [unowned(unsafe) self] events in
             if self.isServer { self.serverIO(events) } else { self.streamIO(events) }
         }
     }
@@ -448,7 +448,7 @@ package class NativeStream: NativeHandle {
         // Only the head request is ever finished.
         writeQueueHead += 1
         if writeQueueIsEmpty {
-            writeQueue.removeAll(keepingCapacity: true)
+            writeQueue.clearKeepingCapacity()
             writeQueueHead = 0
         }
         writeCompleted.append(request)
@@ -462,7 +462,7 @@ package class NativeStream: NativeHandle {
             request.error = error
             writeCompleted.append(request)
         }
-        writeQueue.removeAll(keepingCapacity: true)
+        writeQueue.clearKeepingCapacity()
         writeQueueHead = 0
     }
 
@@ -473,7 +473,7 @@ package class NativeStream: NativeHandle {
         swap(&batch, &writeCompleted)
         defer {
             // The batch's storage comes back for the next one.
-            batch.removeAll(keepingCapacity: true)
+            batch.clearKeepingCapacity()
             if writeCompleted.isEmpty { writeCompleted = batch }
         }
         for request in batch {

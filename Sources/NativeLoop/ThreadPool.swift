@@ -91,7 +91,7 @@ extension NativeEventLoop {
         spareCompletions = []
         completionLock.withLock { swap(&batch, &completions) }
         for request in batch { request.complete() }
-        batch.removeAll(keepingCapacity: true)
+        batch.clearKeepingCapacity()
         spareCompletions = batch
     }
 }

@@ -66,7 +66,7 @@ package final class NativeUDP: NativeHandle {
             fd = try syscall { socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0) }
         }
         super.init(loop: loop, kind: .udp)
-        watcher = IOWatcher(fd: fd) { [unowned self] events in self.io(events) }
+        watcher = IOWatcher(fd: fd) { [unowned(unsafe) self] events in self.io(events) }
     }
 
     package var fd: Int32 { watcher.fd }

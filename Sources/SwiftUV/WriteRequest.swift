@@ -42,8 +42,7 @@ struct WriteState {
     /// Ends the request: takes the callback and the sent handle out (so
     /// that the callback runs once), lets the buffers go, and runs it.
     mutating func finish(_ status: Int32) {
-        let callback = self.callback
-        self.callback = nil
+        let callback = self.callback.take()
         if let handle = sentHandle {
             sentHandle = nil
             handle.sendFinished()
@@ -62,6 +61,14 @@ final class UVWriteRequest: ManagedBuffer<WriteState, uv_write_t> {
 
     /// The `uv_write_t`: the object's tail, which never moves.
     var request: UnsafeMutablePointer<uv_write_t> { withUnsafeMutablePointerToElements { $0 } }
+
+    /// libuv's write callback: takes back the pin and finishes the state in
+    /// place (through its pointer: `header` would be an exclusivity-checked
+    /// class property access).
+    static let completed: uv_write_cb = { req, status in
+        let object = Unmanaged<UVWriteRequest>.fromOpaque(req!.pointee.data).takeRetainedValue()
+        object.withUnsafeMutablePointerToHeader { $0.pointee.finish(status) }
+    }
 }
 
 extension UVStream {
@@ -94,12 +101,16 @@ extension UVStream {
             if let handle, case .uv(let h) = handle.core {
                 sendStream = UnsafeMutableRawPointer(h).assumingMemoryBound(to: uv_stream_t.self)
             }
-            // libuv copies the uv_buf_t array into the request: a stack array will do.
-            let status = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: buffers.count) { bufs in
-                for i in 0..<buffers.count { bufs[i] = uvBuffer(buffers[i].base, buffers[i].count) }
-                return uv_write2(req, uvStream, bufs.baseAddress, UInt32(bufs.count), sendStream) { req, status in
-                    let object = Unmanaged<UVWriteRequest>.fromOpaque(req!.pointee.data).takeRetainedValue()
-                    object.header.finish(status)
+            // libuv copies the uv_buf_t array into the request: the stack will do.
+            let status: Int32
+            switch buffers {
+            case .one(let buffer):
+                var buf = uvBuffer(buffer.base, buffer.count)
+                status = uv_write2(req, uvStream, &buf, 1, sendStream, UVWriteRequest.completed)
+            case .many(let list):
+                status = withUnsafeTemporaryAllocation(of: uv_buf_t.self, capacity: list.count) { bufs in
+                    for (i, b) in list.enumerated() { bufs[i] = uvBuffer(b.base, b.count) }
+                    return uv_write2(req, uvStream, bufs.baseAddress, UInt32(bufs.count), sendStream, UVWriteRequest.completed)
                 }
             }
             if status != 0 {

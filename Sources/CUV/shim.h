@@ -12,4 +12,10 @@ static inline int swiftuv_loop_configure_block_signal(uv_loop_t *loop, int signu
     return uv_loop_configure(loop, UV_LOOP_BLOCK_SIGNAL, signum);
 }
 
+/* uv_async_send's own first test, as an atomic load: non-zero while a
+ * wake-up is pending, when a send would return at once. */
+static inline int swiftuv_async_is_pending(const uv_async_t *handle) {
+    return __atomic_load_n(&handle->pending, __ATOMIC_RELAXED);
+}
+
 #endif

@@ -6,7 +6,7 @@ import Synchronization
 
 /// The three-state wake flag of an async handle, as libuv's: 0 idle, 1 a
 /// sender is writing the wake-up, 2 pending. Sends coalesce while pending.
-final class AsyncFlag: Sendable {
+package final class AsyncFlag: Sendable {
     private let state = Atomic<Int32>(0)
 
     /// Returns true when this call must wake the loop.
@@ -15,6 +15,11 @@ final class AsyncFlag: Sendable {
         if state.load(ordering: .relaxed) != 0 { return false }
         return state.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged
     }
+
+    /// Whether a wake-up is pending (or being written): a send now would
+    /// do nothing.
+    @inline(__always)
+    package var isPending: Bool { state.load(ordering: .relaxed) != 0 }
 
     @inline(__always)
     func endSend() {
@@ -48,7 +53,7 @@ final class AsyncFlag: Sendable {
 /// active from init; its callback runs in the poll phase, once for any
 /// number of sends since the last one.
 package final class NativeAsync: NativeHandle, @unchecked Sendable {
-    let flag = AsyncFlag()
+    package let flag = AsyncFlag()
     @exclusivity(unchecked)
     private(set) var callback: (() -> Void)?
 

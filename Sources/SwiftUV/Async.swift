@@ -1,5 +1,6 @@
 import CUV
 import NativeLoop
+import Synchronization
 
 /// The loop's door for other threads: `send` from any thread makes the
 /// callback run on the loop thread, in the poll phase. Sends coalesce: any
@@ -59,6 +60,8 @@ public final class Async: Handle {
     public func send() throws(UVError) { try sender.send() }
 
     override func willClose() { sender.door.shut() }
+    /// The door frees the `uv_async_t`, once no sender can read it.
+    override var freesUVMemoryOnClose: Bool { false }
     override func releaseCallbacks() { callback = nil }
 }
 
@@ -78,6 +81,12 @@ public struct AsyncSender: Sendable {
 
 /// Serialises sends with the handle's close, so that no send reaches libuv
 /// after `uv_close`.
+///
+/// A send finds a wake-up already pending without the lock, as
+/// `uv_async_send` does (its first test): in a stream of sends from a busy
+/// thread most are that. The door owns the `uv_async_t` memory (freed when
+/// the handle and every sender are gone), so that this test never reads
+/// freed memory, even after the close.
 final class AsyncDoor: Sendable {
     enum Target {
         case uv(UnsafeMutablePointer<uv_async_t>)
@@ -86,16 +95,27 @@ final class AsyncDoor: Sendable {
 
     /// Read on any thread, but only under the lock while `open` is true.
     private nonisolated(unsafe) let target: Target
-    private nonisolated(unsafe) var open = true
+    /// Written under the lock; read without it by the fast path.
+    private let open = Atomic<Bool>(true)
     private let lock = Lock()
 
     init(_ target: Target) {
         self.target = target
     }
 
+    deinit {
+        if case .uv(let h) = target { h.deallocate() }
+    }
+
     func send() throws(UVError) {
+        if open.load(ordering: .acquiring) {
+            switch target {
+            case .uv(let h): if swiftuv_async_is_pending(h) != 0 { return }
+            case .native(let h): if h.flag.isPending { return }
+            }
+        }
         let sent = lock.withLock { () -> Bool in
-            guard open else { return false }
+            guard open.load(ordering: .relaxed) else { return false }
             switch target {
             case .uv(let h): _ = uv_async_send(h)
             case .native(let h): h.send()
@@ -106,6 +126,6 @@ final class AsyncDoor: Sendable {
     }
 
     func shut() {
-        lock.withLock { open = false }
+        lock.withLock { open.store(false, ordering: .releasing) }
     }
 }

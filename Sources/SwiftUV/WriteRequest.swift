@@ -38,6 +38,9 @@ struct WriteState {
     let buffers: WriteBuffers
     var callback: ((UVError?) -> Void)?
     var sentHandle: Handle?
+    /// The callbacks of a `writeBatch`'s writes, each run once, in order
+    /// (then `callback` is nil).
+    var batchCallbacks: [((UVError?) -> Void)?] = []
 
     /// Ends the request: takes the callback and the sent handle out (so
     /// that the callback runs once), lets the buffers go, and runs it.
@@ -48,7 +51,13 @@ struct WriteState {
             handle.sendFinished()
         }
         buffers.release()
-        stream.writeFinished(status, callback)
+        if batchCallbacks.isEmpty {
+            stream.writeFinished(status, callback)
+        } else {
+            let callbacks = batchCallbacks
+            batchCallbacks = []
+            stream.writeFinished(status, callbacks)
+        }
     }
 }
 
@@ -76,6 +85,27 @@ extension UVStream {
     /// over an IPC pipe. On failure the buffers are let go and nothing is
     /// called back.
     func submitWrite(_ buffers: WriteBuffers, sending handle: Handle? = nil, _ callback: ((UVError?) -> Void)?) throws(UVError) {
+        if let batch = writeBatch {
+            if handle == nil {
+                do {
+                    try ensureOpen("write", code: .badFileDescriptor)
+                } catch {
+                    buffers.release()
+                    throw error
+                }
+                batch.hold(buffers, callback)
+                return
+            }
+            // A handle goes out with its own request, after what is held.
+            try submitHeldWrites()
+        }
+        try submitWriteNow(buffers, sending: handle, callback)
+    }
+
+    /// `submitWrite` without batching; `batchCallbacks`, when given, are the
+    /// callbacks of a batch's writes.
+    func submitWriteNow(_ buffers: WriteBuffers, sending handle: Handle? = nil, _ callback: ((UVError?) -> Void)?,
+                        batchCallbacks: [((UVError?) -> Void)?] = []) throws(UVError) {
         do throws(UVError) {
             // libuv answers EBADF for a closing stream (its socket is gone).
             try ensureOpen("write", code: .badFileDescriptor)
@@ -91,7 +121,7 @@ extension UVStream {
             buffers.release()
             throw error
         }
-        let state = WriteState(stream: self, buffers: buffers, callback: callback, sentHandle: handle)
+        let state = WriteState(stream: self, buffers: buffers, callback: callback, sentHandle: handle, batchCallbacks: batchCallbacks)
         switch core {
         case .uv:
             let object = UVWriteRequest.make(state)
@@ -143,11 +173,24 @@ extension UVStream {
         handle?.pendingSends += 1
     }
 
+    /// The end of a batch's request: the bookkeeping once, then each
+    /// write's callback, in order.
+    func writeFinished(_ status: Int32, _ callbacks: [((UVError?) -> Void)?]) {
+        loop.liveRequestCount -= 1
+        idleWatch?.touch()
+        for callback in callbacks { deliverWrite(status, callback) }
+    }
+
     /// The end of every write: the bookkeeping, then the user's callback
     /// (traced when the loop is observed).
     func writeFinished(_ status: Int32, _ callback: ((UVError?) -> Void)?) {
         loop.liveRequestCount -= 1
         idleWatch?.touch()
+        deliverWrite(status, callback)
+    }
+
+    @inline(__always)
+    private func deliverWrite(_ status: Int32, _ callback: ((UVError?) -> Void)?) {
         if _slowPath(isObserved) {
             deliver(.write(status)) { callback?(status == 0 ? nil : UVError(code: status)) }
         } else {

@@ -54,6 +54,82 @@ struct StreamTests {
         }
     }
 
+    @Test("writeBatch: 5,000 writes held, sent as one request: every byte in order, every callback once in order, then shutdown", arguments: backends)
+    func writeBatch(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            var received: [UInt8] = []
+            var peer: TCP?
+            let server = try tcpServer(loop) { p in
+                peer = p
+                try? p.readStart(bytes: { result in
+                    if case .success(let bytes) = result { received += bytes } else { try? p.close() }
+                })
+            }
+            let client = try TCP(loop: loop)
+            var order: [Int] = []
+            var statuses: [UVError?] = []
+            var triedWhileHeld: UVError?
+            var queuedDuringBatch = -1
+            var queuedAfterBatch = -1
+            var shutDown = false
+            try client.connect(to: server.localAddress()) { _ in
+                try? client.writeBatch {
+                    for i in 0..<5_000 {
+                        try client.write([UInt8(i % 251), UInt8(i / 251)]) { error in
+                            order.append(i)
+                            statuses.append(error)
+                        }
+                    }
+                    do throws(UVError) { _ = try client.tryWrite([1]) } catch { triedWhileHeld = error }
+                    queuedDuringBatch = order.count
+                }
+                // One request of 10,000 bytes, tried at once (the queue was
+                // empty): its first writev takes 1,024 buffers (IOV_MAX), 2,048
+                // bytes. 5,000 requests would leave 4,999 writes (9,998 bytes)
+                // queued.
+                queuedAfterBatch = client.writeQueueSize
+                try? client.shutdown { error in
+                    #expect(error == nil)
+                    shutDown = order.count == 5_000
+                    try? client.close()
+                    try? server.close()
+                }
+            }
+            try loop.run()
+            _ = peer
+            #expect(queuedDuringBatch == 0)
+            #expect(queuedAfterBatch == 10_000 - 2 * 1024)
+            #expect(triedWhileHeld == .resourceTemporarilyUnavailable)
+            #expect(order == Array(0..<5_000))
+            #expect(statuses.allSatisfy { $0 == nil })
+            #expect(shutDown)
+            let expected = (0..<5_000).flatMap { [UInt8($0 % 251), UInt8($0 / 251)] }
+            #expect(received == expected)
+        }
+    }
+
+    @Test("writeBatch on a stream closed inside the body throws, and none of its writes is called back", arguments: backends)
+    func writeBatchClosedInside(backend: Backend) throws {
+        try withLoop(backend) { loop in
+            let server = try tcpServer(loop) { try? $0.close() }
+            let client = try TCP(loop: loop)
+            var calledBack = 0
+            var thrown: UVError?
+            try client.connect(to: server.localAddress()) { _ in
+                do {
+                    try client.writeBatch {
+                        try client.write([1, 2, 3]) { _ in calledBack += 1 }
+                        try client.close()
+                    }
+                } catch { thrown = error as? UVError }
+                try? server.close()
+            }
+            try loop.run()
+            #expect(thrown == .badFileDescriptor)
+            #expect(calledBack == 0)
+        }
+    }
+
     @Test("tcp_writealot: 3 writes of 4096 x 10024 bytes, then shutdown; every byte comes back", arguments: backends)
     func writeALot(backend: Backend) throws {
         try withLoop(backend) { loop in

@@ -593,31 +593,42 @@ struct Bench {
                 report("gbit_s", Double(bytes) * 8 / time / 1e9)
 
             case "tcp_write_batch":
+                // Twice on a fresh pair: N writes as C makes them, then the
+                // same N writes held by `writeBatch` and sent as one request
+                // (as NIO's flush does).
                 let n = size(1_000_000, 200_000)
-                let server = try TCP(loop: loop)
-                try server.bind(try SocketAddress(ip: "127.0.0.1", port: 0))
-                try server.listen { [unowned server] _ in
-                    guard let connection = try? TCP(loop: loop) else { return }
-                    try? server.accept(connection)
-                    try? server.close()
-                    try? connection.readStart({ result in if case .failure = result { try? connection.close() } })
-                }
-                let client = try TCP(loop: loop)
                 let message: [UInt8] = Array("Hello, world!".utf8)
-                var total = 0.0
-                try client.connect(to: try server.localAddress()) { error in
-                    if let error { fail("connect", error) }
-                    let start = System.highResolutionTime
-                    do throws(UVError) {
-                        for _ in 0..<n { try client.write(message) }
-                        try client.shutdown { _ in
-                            total = elapsed(since: start)
-                            try? client.close()
-                        }
-                    } catch { fail("write", error) }
+                func writeBurst(batched: Bool) throws(UVError) -> Double {
+                    let server = try TCP(loop: loop)
+                    try server.bind(try SocketAddress(ip: "127.0.0.1", port: 0))
+                    try server.listen { [unowned server] _ in
+                        guard let connection = try? TCP(loop: loop) else { return }
+                        try? server.accept(connection)
+                        try? server.close()
+                        try? connection.readStart({ result in if case .failure = result { try? connection.close() } })
+                    }
+                    let client = try TCP(loop: loop)
+                    var total = 0.0
+                    try client.connect(to: try server.localAddress()) { error in
+                        if let error { fail("connect", error) }
+                        let start = System.highResolutionTime
+                        do {
+                            if batched {
+                                try client.writeBatch { for _ in 0..<n { try client.write(message) } }
+                            } else {
+                                for _ in 0..<n { try client.write(message) }
+                            }
+                            try client.shutdown { _ in
+                                total = elapsed(since: start)
+                                try? client.close()
+                            }
+                        } catch { fail("write", error) }
+                    }
+                    run()
+                    return total
                 }
-                run()
-                report("total_s", total)
+                report("total_s", try writeBurst(batched: false))
+                report("batched_s", try writeBurst(batched: true))
 
             case "tcp4_pound_100":
                 let duration = seconds(5, 1)

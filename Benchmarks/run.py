@@ -450,11 +450,19 @@ def main():
     parser.add_argument("--rounds", type=int, default=None, help="rounds per contender (default 3, quick 1)")
     parser.add_argument("--only", default="", help="comma-separated workloads")
     parser.add_argument("--contenders", default=",".join(CONTENDERS))
-    parser.add_argument("--markdown", metavar="JSON", help="print a results file as a Markdown table, run nothing")
+    parser.add_argument("--markdown", metavar="JSON", help="print a results file as a Markdown table and its targets, run nothing")
     args = parser.parse_args()
     if args.markdown:
         with open(args.markdown) as f:
-            print(markdown(json.load(f)))
+            document = json.load(f)
+        print(markdown(document))
+        print()
+        print("Targets (issue 15) in this run:")
+        print()
+        print("```")
+        for line in target_lines(targets(document["results"])):
+            print(line)
+        print("```")
         return
     rounds = args.rounds or (1 if args.quick else 3)
     workloads = [w for w in WORKLOADS if not args.only or w in args.only.split(",")]

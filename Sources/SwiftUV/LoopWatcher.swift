@@ -4,8 +4,7 @@ import NativeLoop
 /// The shared base of `Idle`, `Prepare` and `Check`: a callback run once per
 /// loop iteration in one phase. Watchers of a phase run in reverse start
 /// order; one started during its phase first runs on the next iteration.
-public class LoopWatcher: Handle {
-    private lazy var nativeFire: () -> Void = { [unowned(unsafe) self] in self.fireWatched() }
+public class LoopWatcher: Handle, NativeWatcherTarget {
 
     init(loop: Loop, type: HandleType) throws(UVError) {
         try loop.ensureOpen("\(type.rawValue).init")
@@ -36,6 +35,9 @@ public class LoopWatcher: Handle {
     /// no extra closure call or retain per iteration).
     func fire() {}
 
+    /// The native watcher's call in its phase.
+    package func watcherFired() { fireWatched() }
+
     /// `fire`, recorded while the loop is traced or measured.
     @inline(__always)
     private func fireWatched() {
@@ -59,7 +61,9 @@ public class LoopWatcher: Handle {
             default: try check(uv_check_start(raw.assumingMemoryBound(to: uv_check_t.self)) { LoopWatcher.fire($0) })
             }
         case .native(let h):
-            unsafeDowncast(h, to: NativeWatcher.self).start(callback: nativeFire)
+            // The watcher calls back without a closure; this handle owns it
+            // and closes it before it can go.
+            unsafeDowncast(h, to: NativeWatcher.self).start(target: self)
         }
     }
 

@@ -10,7 +10,11 @@
  * a port (TEST_PORT...) or a socket path (/tmp/uv-test-sock..., removed by
  * the runner before every test) with a test running beside them, and leave
  * no process behind: when PROGRAM ends (or isolate is killed), whatever it
- * started, detached helpers too, is killed with the namespace. */
+ * started, detached helpers too, is killed with the namespace.
+ *
+ * ISOLATE_KEEP=DIR in the environment, DIR under /tmp (a build folder in a
+ * clone under /tmp): DIR stays visible at its path inside the private /tmp,
+ * bind-mounted from the real one, so that PROGRAM and its files are found. */
 #define _GNU_SOURCE
 #include <grp.h>
 #include <net/if.h>
@@ -21,7 +25,9 @@
 #include <sys/ioctl.h>
 #include <errno.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -53,6 +59,11 @@ int main(int argc, char** argv) {
   uid_t uid;
   gid_t gid;
   int fd;
+  int keep_fd = -1;
+  const char* keep;
+  char path[4096];
+  char source[64];
+  size_t i;
 
   if (argc < 4) {
     fprintf(stderr, "usage: isolate UID GID PROGRAM [ARG...]\n");
@@ -65,8 +76,32 @@ int main(int argc, char** argv) {
     die("isolate: unshare");
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
     die("isolate: mount --make-rprivate /");
+  keep = getenv("ISOLATE_KEEP");
+  if (keep != NULL && strncmp(keep, "/tmp/", 5) == 0 && strlen(keep) < sizeof path) {
+    keep_fd = open(keep, O_PATH | O_DIRECTORY);
+    if (keep_fd == -1)
+      die("isolate: open ISOLATE_KEEP");
+  }
   if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=256m") != 0)
     die("isolate: mount tmpfs /tmp");
+  if (keep_fd != -1) {
+    /* The folders down to it (searchable by the test user), then the bind. */
+    strcpy(path, keep);
+    for (i = 5; path[i] != '\0'; i++) {
+      if (path[i] != '/')
+        continue;
+      path[i] = '\0';
+      if (mkdir(path, 0755) != 0 && errno != EEXIST)
+        die("isolate: mkdir under /tmp");
+      path[i] = '/';
+    }
+    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+      die("isolate: mkdir ISOLATE_KEEP");
+    snprintf(source, sizeof source, "/proc/self/fd/%d", keep_fd);
+    if (mount(source, path, NULL, MS_BIND | MS_REC, NULL) != 0)
+      die("isolate: bind ISOLATE_KEEP");
+    close(keep_fd);
+  }
 
   fd = socket(AF_INET, SOCK_DGRAM, 0);
   if (fd == -1)

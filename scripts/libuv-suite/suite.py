@@ -283,7 +283,11 @@ def as_test_user(cmd, isolate):
     private /tmp and a PID namespace; else with setpriv, on the machine's
     network."""
     if isolate:
-        return [isolate, str(TEST_UID), str(TEST_GID), *cmd]
+        keep = os.environ.get("ISOLATE_KEEP")
+        # The tests get an environment of their own: isolate's setting goes
+        # on its command line.
+        prefix = ["env", f"ISOLATE_KEEP={keep}"] if keep else []
+        return [*prefix, isolate, str(TEST_UID), str(TEST_GID), *cmd]
     return ["setpriv", f"--reuid={TEST_UID}", f"--regid={TEST_GID}", "--clear-groups", "--", *cmd]
 
 
@@ -293,7 +297,9 @@ def build_isolate(build):
     os.makedirs(os.path.dirname(exe), exist_ok=True)
     run(["gcc", "-O1", "-Wall", "-Wextra", "-o", exe, os.path.join(HERE, "isolate.c")])
     if (build + "/").startswith("/tmp/"):
-        return None  # its /tmp would hide the runners
+        # Its private /tmp would hide the runners: isolate binds the build
+        # folder back in (ISOLATE_KEEP), in every run.
+        os.environ["ISOLATE_KEEP"] = os.path.realpath(build)
     try:
         r = subprocess.run([exe, str(TEST_UID), str(TEST_GID), "/bin/true"], capture_output=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired):

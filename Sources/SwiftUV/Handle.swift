@@ -61,26 +61,50 @@ public class Handle {
 
     enum State { case open, closing, closed }
 
+    // The stored properties, in the order Swift lays them out: the two
+    // one-byte ones share a word, and what few handles use lives in
+    // `extras`, allocated on first use (a timer is 48 bytes smaller).
+
     /// The loop this handle belongs to.
     public let loop: Loop
     /// The handle's kind.
     public let type: HandleType
+    @exclusivity(unchecked)
+    private(set) var state = State.open
     let core: Core
     /// Its creation order on its loop, as traces name it.
     let objectID: Int
+    @exclusivity(unchecked)
+    private var extrasStorage: HandleExtras?
+
     /// How a comparison of two traces of the program treats this handle's
     /// events (see `Loop.startTracing(_:)` and `uvdemo compare --exec`).
-    @exclusivity(unchecked)
-    public var traceOrder = TraceOrder.ordered
-    @exclusivity(unchecked)
-    private(set) var state = State.open
-    @exclusivity(unchecked)
-    private var closeCallback: ((Handle) -> Void)?
+    public var traceOrder: TraceOrder {
+        get { extrasStorage?.traceOrder ?? .ordered }
+        set { extras.traceOrder = newValue }
+    }
+
     /// Run when a close starts: async operations that no libuv callback
     /// would end (a task awaiting a read, an accept, a sleep, an exit).
     /// Keyed by their owner, which removes its hook when it goes away.
-    @exclusivity(unchecked)
-    var closeHooks: [ObjectIdentifier: () -> Void] = [:]
+    final var closeHooks: [ObjectIdentifier: () -> Void] {
+        get { extrasStorage?.closeHooks ?? [:] }
+        _modify { yield &extras.closeHooks }
+    }
+
+    /// Writes in flight that pass this handle over an IPC pipe: its libuv
+    /// memory is kept until they are done.
+    final var pendingSends: Int {
+        get { extrasStorage?.pendingSends ?? 0 }
+        _modify { yield &extras.pendingSends }
+    }
+
+    private var extras: HandleExtras {
+        if let extras = extrasStorage { return extras }
+        let extras = HandleExtras()
+        extrasStorage = extras
+        return extras
+    }
 
     init(loop: Loop, type: HandleType, core: Core) {
         self.loop = loop
@@ -265,10 +289,10 @@ public class Handle {
         willClose()
         try start(core)
         state = .closing
-        closeCallback = callback
-        if !closeHooks.isEmpty {
-            let hooks = closeHooks
-            closeHooks = [:]
+        if let callback { extras.closeCallback = callback }
+        if let extras = extrasStorage, !extras.closeHooks.isEmpty {
+            let hooks = extras.closeHooks
+            extras.closeHooks = [:]
             for hook in hooks.values { hook() }
         }
     }
@@ -291,11 +315,6 @@ public class Handle {
     /// door frees it later).
     var freesUVMemoryOnClose: Bool { true }
 
-    /// Writes in flight that pass this handle over an IPC pipe: its libuv
-    /// memory is kept until they are done.
-    @exclusivity(unchecked)
-    var pendingSends = 0
-
     func sendFinished() {
         pendingSends -= 1
         if pendingSends == 0 && state == .closed && freesUVMemoryOnClose, case .uv(let h) = core { h.deallocate() }
@@ -306,11 +325,24 @@ public class Handle {
         releaseCallbacks()
         if pendingSends == 0 && freesUVMemoryOnClose, case .uv(let h) = core { h.deallocate() }
         loop.liveHandleCount -= 1
-        let callback = closeCallback
-        closeCallback = nil
+        let callback = extrasStorage?.closeCallback
+        extrasStorage?.closeCallback = nil
         deliver(.closed) { callback?(self) }
         Unmanaged.passUnretained(self).release()
     }
+}
+
+/// The parts of a handle that few handles use, allocated on first use:
+/// a close callback, close hooks, a trace order, handle-passing writes.
+final class HandleExtras {
+    @exclusivity(unchecked)
+    var traceOrder = TraceOrder.ordered
+    @exclusivity(unchecked)
+    var closeCallback: ((Handle) -> Void)?
+    @exclusivity(unchecked)
+    var closeHooks: [ObjectIdentifier: () -> Void] = [:]
+    @exclusivity(unchecked)
+    var pendingSends = 0
 }
 
 extension Handle: CustomStringConvertible {

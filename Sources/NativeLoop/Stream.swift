@@ -101,6 +101,14 @@ package final class NativeStreamRequest {
     package init(callback: ((Int32) -> Void)?) { self.callback = callback }
 }
 
+/// What a stream hands its reads to, without a closure in between: its
+/// owner (SwiftUV's `UVStream`), which outlives its reading.
+package protocol NativeStreamReader: AnyObject {
+    /// As `readStart`'s callback: a count (> 0), 0 for "nothing now", or an
+    /// error (`-4095` is EOF); the buffer is lent for the call.
+    func streamRead(_ n: Int, _ buffer: UnsafeMutableRawBufferPointer)
+}
+
 /// The flags of a stream, named after libuv's `UV_HANDLE_*`.
 struct StreamFlags: OptionSet {
     let rawValue: UInt32
@@ -142,6 +150,10 @@ package class NativeStream: NativeHandle {
     /// (`-4095` is EOF); the buffer is the loop's, lent for the call.
     @exclusivity(unchecked)
     private var readCallback: ((Int, UnsafeMutableRawBufferPointer) -> Void)?
+    /// Called instead of `readCallback` when set; not retained (the owner
+    /// stops reading, or closes the stream, before it goes).
+    @exclusivity(unchecked)
+    private unowned(unsafe) var reader: (any NativeStreamReader)?
     @exclusivity(unchecked)
     private var connectionCallback: ((Int32) -> Void)?
     @exclusivity(unchecked)
@@ -204,13 +216,32 @@ package class NativeStream: NativeHandle {
 
     /// `uv_read_start`; the caller has checked closing and the callback.
     package func readStart(_ callback: @escaping (Int, UnsafeMutableRawBufferPointer) -> Void) throws(NativeError) {
+        try beginReading()
+        readCallback = callback
+    }
+
+    /// `readStart` handing the reads to `reader` directly (no closure call
+    /// or retain per read).
+    package func readStart(reader: any NativeStreamReader) throws(NativeError) {
+        try beginReading()
+        self.reader = reader
+    }
+
+    private func beginReading() throws(NativeError) {
         if flags.contains(.reading) { throw .alreadyInProgressCode }
         if !flags.contains(.readable) { throw NativeError(errno: ENOTCONN) }
         flags.insert(.reading)
         flags.remove(.readEOF)
-        readCallback = callback
         loop.ioStart(watcher, pollIn)
         markActive()
+    }
+
+    @inline(__always)
+    private var hasReader: Bool { reader != nil || readCallback != nil }
+
+    @inline(__always)
+    private func deliverRead(_ n: Int, _ buffer: UnsafeMutableRawBufferPointer) {
+        if let reader { reader.streamRead(n, buffer) } else { readCallback?(n, buffer) }
     }
 
     /// `uv_read_stop`.
@@ -220,6 +251,7 @@ package class NativeStream: NativeHandle {
         loop.ioStop(watcher, pollIn)
         markInactive()
         readCallback = nil
+        reader = nil
     }
 
     private func eof(_ buffer: UnsafeMutableRawBufferPointer) {
@@ -227,19 +259,19 @@ package class NativeStream: NativeHandle {
         flags.remove(.reading)
         loop.ioStop(watcher, pollIn)
         markInactive()
-        readCallback?(Int(NativeError.endOfFile.code), buffer)
+        deliverRead(Int(NativeError.endOfFile.code), buffer)
     }
 
     private func read() {
         flags.remove(.readPartial)
         var count = 32
-        while let callback = readCallback, flags.contains(.reading), count > 0 {
+        while hasReader, flags.contains(.reading), count > 0 {
             count -= 1
             var buffer = loop.readBuffer
             if let readAllocator {
                 buffer = readAllocator(64 * 1024)
                 if buffer.baseAddress == nil || buffer.count == 0 {
-                    callback(Int(-ENOBUFS), buffer)
+                    deliverRead(Int(-ENOBUFS), buffer)
                     return
                 }
             }
@@ -262,10 +294,10 @@ package class NativeStream: NativeHandle {
                 let err = errno
                 if err == EAGAIN || err == EWOULDBLOCK {
                     if flags.contains(.reading) { loop.ioStart(watcher, pollIn) }
-                    callback(0, buffer)
+                    deliverRead(0, buffer)
                 } else {
                     flags.remove([.readable, .writable])
-                    callback(Int(-err), buffer)
+                    deliverRead(Int(-err), buffer)
                     if flags.contains(.reading) {
                         flags.remove(.reading)
                         loop.ioStop(watcher, pollIn)
@@ -277,7 +309,7 @@ package class NativeStream: NativeHandle {
                 eof(buffer)
                 return
             } else {
-                callback(n, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]))
+                deliverRead(n, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]))
                 if n < buffer.count {
                     flags.insert(.readPartial)
                     return
@@ -647,6 +679,7 @@ package class NativeStream: NativeHandle {
         writeCallbacks()
         drain()
         readCallback = nil
+        reader = nil
         connectionCallback = nil
     }
 }

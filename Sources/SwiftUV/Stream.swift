@@ -15,7 +15,7 @@ import Glibc
 /// that started them.
 ///
 /// The corresponding libuv type is `uv_stream_t`.
-public class UVStream: Handle {
+public class UVStream: Handle, NativeStreamReader {
     @exclusivity(unchecked)
     private var readCallback: ((Result<UnsafeRawBufferPointer, UVError>) -> Void)?
     @exclusivity(unchecked)
@@ -70,9 +70,9 @@ public class UVStream: Handle {
             try check(status)
         case .native(let h):
             do {
-                try unsafeDowncast(h, to: NativeStream.self).readStart { [unowned(unsafe) self] n, buffer in
-                    self.reportRead(n, UnsafeRawPointer(buffer.baseAddress))
-                }
+                // The engine hands reads to this stream directly; the
+                // stream stops reading (or closes) before it can go.
+                try unsafeDowncast(h, to: NativeStream.self).readStart(reader: self)
                 readCallback = callback
             } catch {
                 throw UVError(error)
@@ -185,6 +185,11 @@ public class UVStream: Handle {
     }
 
     // MARK: Shutdown
+
+    /// The native engine's read, handed over without a closure.
+    package final func streamRead(_ n: Int, _ buffer: UnsafeMutableRawBufferPointer) {
+        reportRead(n, UnsafeRawPointer(buffer.baseAddress))
+    }
 
     /// Hands a read's outcome to the read callback: `n` bytes at `base`, or
     /// the error `n` (EOF included).

@@ -3,6 +3,14 @@ import Glibc
 #endif
 import CNativeSystem
 
+/// What a UDP socket hands its datagrams to, without a closure in between:
+/// its owner (SwiftUV's `UDP`), which outlives its receiving.
+package protocol NativeUDPReceiver: AnyObject {
+    /// As `receiveStart`'s callback: a count, 0 for "nothing now", or an
+    /// error; the sender's address; whether the datagram was cut.
+    func udpReceived(_ n: Int, _ buffer: UnsafeMutableRawBufferPointer, _ address: UnsafePointer<sockaddr>?, _ partial: Bool)
+}
+
 /// A datagram send (`uv_udp_send_t`): the buffers stay the caller's until
 /// the callback, which always waits for the pending phase.
 package final class NativeSendRequest {
@@ -38,6 +46,10 @@ package final class NativeUDP: NativeHandle {
     private var watcher: IOWatcher!
     @exclusivity(unchecked)
     private var recvCallback: ((Int, UnsafeMutableRawBufferPointer, UnsafePointer<sockaddr>?, Bool) -> Void)?
+    /// Called instead of `recvCallback` when set; not retained (the owner
+    /// stops receiving, or closes the socket, before it goes).
+    @exclusivity(unchecked)
+    private unowned(unsafe) var receiver: (any NativeUDPReceiver)?
     @exclusivity(unchecked)
     private var sendQueue: [NativeSendRequest] = []
     @exclusivity(unchecked)
@@ -198,12 +210,13 @@ package final class NativeUDP: NativeHandle {
         try checkBeforeSend(address)
         if sendQueueCount != 0 { throw NativeError(errno: EAGAIN) }
         if let address { try deferredBind(family: Int32(address.pointee.sa_family)) }
-        var iov = buffers.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
         var h = msghdr()
         h.msg_name = UnsafeMutableRawPointer(mutating: address)
         h.msg_namelen = address == nil ? 0 : length
         let fd = watcher.fd
-        return try iov.withUnsafeMutableBufferPointer { (iovs) throws(NativeError) -> Int in
+        // The iovecs on the stack: a send allocates nothing of its own.
+        return try withUnsafeTemporaryAllocation(of: iovec.self, capacity: buffers.count) { (iovs) throws(NativeError) -> Int in
+            for (i, b) in buffers.enumerated() { iovs[i] = iovec(iov_base: UnsafeMutableRawPointer(mutating: b.baseAddress), iov_len: b.count) }
             h.msg_iov = iovs.baseAddress
             h.msg_iovlen = iovs.count
             var n: Int
@@ -220,12 +233,14 @@ package final class NativeUDP: NativeHandle {
     /// (sent or failed) moves to the completed queue for the pending phase.
     private func send() {
         while let request = sendQueue.first {
-            var iov = request.buffers.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
             var h = msghdr()
             let n: Int = withUnsafeMutablePointer(to: &request.address) { addr in
                 h.msg_name = request.addressLength == 0 ? nil : UnsafeMutableRawPointer(addr)
                 h.msg_namelen = request.addressLength
-                return iov.withUnsafeMutableBufferPointer { iovs in
+                return withUnsafeTemporaryAllocation(of: iovec.self, capacity: request.buffers.count) { iovs in
+                    for (i, b) in request.buffers.enumerated() {
+                        iovs[i] = iovec(iov_base: UnsafeMutableRawPointer(mutating: b.baseAddress), iov_len: b.count)
+                    }
                     h.msg_iov = iovs.baseAddress
                     h.msg_iovlen = iovs.count
                     var n: Int
@@ -261,11 +276,31 @@ package final class NativeUDP: NativeHandle {
 
     /// `uv_udp_recv_start`: `EALREADY` when receiving.
     package func receiveStart(_ callback: @escaping (Int, UnsafeMutableRawBufferPointer, UnsafePointer<sockaddr>?, Bool) -> Void) throws(NativeError) {
+        try beginReceiving()
+        recvCallback = callback
+    }
+
+    /// `receiveStart` handing datagrams to `receiver` directly (no closure
+    /// call or retain per datagram).
+    package func receiveStart(receiver: any NativeUDPReceiver) throws(NativeError) {
+        try beginReceiving()
+        self.receiver = receiver
+    }
+
+    private func beginReceiving() throws(NativeError) {
         if loop.ioActive(watcher, pollIn) { throw NativeError(errno: EALREADY) }
         try deferredBind(family: AF_INET)
-        recvCallback = callback
         loop.ioStart(watcher, pollIn)
         markActive()
+    }
+
+    @inline(__always)
+    private func deliver(_ n: Int, _ buffer: UnsafeMutableRawBufferPointer, _ address: UnsafePointer<sockaddr>?, _ partial: Bool) {
+        if let receiver {
+            receiver.udpReceived(n, buffer, address, partial)
+        } else {
+            recvCallback?(n, buffer, address, partial)
+        }
     }
 
     /// `uv_udp_recv_stop`.
@@ -273,18 +308,19 @@ package final class NativeUDP: NativeHandle {
         loop.ioStop(watcher, pollIn)
         if !loop.ioActive(watcher, pollOut) { markInactive() }
         recvCallback = nil
+        receiver = nil
     }
 
     private func receive() {
         var count = 32
         var storage = sockaddr_storage()
-        while let callback = recvCallback, watcher.fd != -1, count > 0 {
+        while receiver != nil || recvCallback != nil, watcher.fd != -1, count > 0 {
             count -= 1
             var buffer = loop.readBuffer
             if let receiveAllocator {
                 buffer = receiveAllocator(64 * 1024)
                 if buffer.baseAddress == nil || buffer.count == 0 {
-                    callback(Int(-ENOBUFS), buffer, nil, false)
+                    deliver(Int(-ENOBUFS), buffer, nil, false)
                     return
                 }
             }
@@ -303,13 +339,13 @@ package final class NativeUDP: NativeHandle {
             }
             if n == -1 {
                 let err = errno
-                callback(err == EAGAIN || err == EWOULDBLOCK ? 0 : Int(-err), buffer, nil, false)
+                deliver(err == EAGAIN || err == EWOULDBLOCK ? 0 : Int(-err), buffer, nil, false)
                 return
             }
             let partial = h.msg_flags & Int32(MSG_TRUNC) != 0
             withUnsafePointer(to: &storage) { p in
                 p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa in
-                    callback(n, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]), sa, partial)
+                    deliver(n, UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n]), sa, partial)
                 }
             }
         }
@@ -419,5 +455,6 @@ package final class NativeUDP: NativeHandle {
         sendQueue.removeAll()
         runCompleted()
         recvCallback = nil
+        receiver = nil
     }
 }

@@ -20,7 +20,7 @@ public struct Datagram {
 /// bytes and no sender, as in libuv.
 ///
 /// The corresponding libuv type is `uv_udp_t`.
-public final class UDP: Handle {
+public final class UDP: Handle, NativeUDPReceiver {
     @exclusivity(unchecked)
     private var receiveCallback: ((Result<Datagram, UVError>) -> Void)?
 
@@ -206,14 +206,19 @@ public final class UDP: Handle {
             try check(status)
         } else {
             do {
-                try nativeUDP.receiveStart { [unowned(unsafe) self] n, buffer, addr, partial in
-                    self.reportDatagram(n, UnsafeRawPointer(buffer.baseAddress), addr, partial: partial)
-                }
+                // The engine hands datagrams to this socket directly; it stops
+                // receiving (or closes) before it can go.
+                try nativeUDP.receiveStart(receiver: self)
             } catch {
                 throw UVError(error)
             }
         }
         receiveCallback = callback
+    }
+
+    /// The native engine's datagram, handed over without a closure.
+    package func udpReceived(_ n: Int, _ buffer: UnsafeMutableRawBufferPointer, _ address: UnsafePointer<sockaddr>?, _ partial: Bool) {
+        reportDatagram(n, UnsafeRawPointer(buffer.baseAddress), address, partial: partial)
     }
 
     private func reportDatagram(_ n: Int, _ base: UnsafeRawPointer?, _ addr: UnsafePointer<sockaddr>?, partial: Bool) {

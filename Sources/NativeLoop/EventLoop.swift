@@ -313,7 +313,7 @@ package final class NativeEventLoop {
         swap(&batch, &pendingQueue)
         for w in batch where w.pendingFed {
             w.pendingFed = false
-            w.callback(UInt32(EPOLLOUT.rawValue))
+            w.fire(UInt32(EPOLLOUT.rawValue))
         }
         batch.clearKeepingCapacity()
         if pendingQueue.isEmpty { pendingQueue = batch }
@@ -380,7 +380,7 @@ package final class NativeEventLoop {
                         if w === signalWatcher {
                             haveSignals = true
                         } else {
-                            w.callback(got)
+                            w.fire(got)
                         }
                         nevents += 1
                     }
@@ -394,7 +394,7 @@ package final class NativeEventLoop {
                     // would retry its interrupted wait and read it now), or
                     // that SIGCHLD's handler is not ours: read the pipe, and
                     // reap after it if it held no SIGCHLD record.
-                    signalWatcher.callback(UInt32(EPOLLIN.rawValue))
+                    signalWatcher.fire(UInt32(EPOLLIN.rawValue))
                     if childrenExited {
                         childrenExited = false
                         reapChildren()

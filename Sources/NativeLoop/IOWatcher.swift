@@ -21,11 +21,31 @@ final class IOWatcher {
     /// In the loop's pending queue.
     @exclusivity(unchecked)
     var pendingFed = false
-    let callback: (UInt32) -> Void
+    private let callback: ((UInt32) -> Void)?
+    /// A stream's watcher calls its stream directly, so that a stream (one
+    /// per connection) allocates no closure context for it. Not retained,
+    /// as the closures of the other watchers capture their handle
+    /// unowned(unsafe): a stream takes its watcher out of the loop
+    /// (`ioClose`) when it closes, before it can be freed, and the loop
+    /// calls only the watchers it holds.
+    private unowned(unsafe) let stream: NativeStream?
 
     init(fd: Int32, callback: @escaping (UInt32) -> Void) {
         self.fd = fd
         self.callback = callback
+        self.stream = nil
+    }
+
+    init(fd: Int32, stream: NativeStream) {
+        self.fd = fd
+        self.callback = nil
+        self.stream = stream
+    }
+
+    /// Delivers `events` to the owner.
+    @inline(__always)
+    func fire(_ events: UInt32) {
+        if let stream { stream.io(events) } else { callback!(events) }
     }
 }
 

@@ -22,6 +22,9 @@ package class NativeWriteRequest {
     fileprivate var offset = 0
     @exclusivity(unchecked)
     fileprivate var error: Int32 = 0
+    /// The next request in the stream's write queue or completed list.
+    @exclusivity(unchecked)
+    fileprivate var next: NativeWriteRequest?
     private let callback: ((Int32) -> Void)?
 
     /// A request whose outcome goes to `callback`; `buffers` is not empty
@@ -95,6 +98,40 @@ package final class NativeWriteRequestWith<State>: NativeWriteRequest {
     override func complete(_ status: Int32) { onComplete(&state, status) }
 }
 
+/// A first-in, first-out list of write requests linked through their
+/// `next` (libuv's intrusive `QUEUE`): unlike an array, it has no storage
+/// to allocate when a stream queues its first write. A request is in at
+/// most one list at a time.
+struct WriteRequestList {
+    private(set) var head: NativeWriteRequest?
+    /// Not retained: while the list is not empty its last request is held
+    /// through the chain from `head` (and is nil with it), so this reference
+    /// never outlives its object.
+    private unowned(unsafe) var tail: NativeWriteRequest?
+
+    var isEmpty: Bool { head == nil }
+
+    mutating func append(_ request: NativeWriteRequest) {
+        request.next = nil
+        if let last = tail { last.next = request } else { head = request }
+        tail = request
+    }
+
+    mutating func removeFirst() -> NativeWriteRequest? {
+        guard let first = head else { return nil }
+        head = first.next
+        first.next = nil
+        if head == nil { tail = nil }
+        return first
+    }
+
+    /// Empties the list one request at a time (a long chain released from
+    /// its head would be freed recursively).
+    mutating func removeAll() {
+        while removeFirst() != nil {}
+    }
+}
+
 /// A connect or shutdown request (`uv_connect_t`, `uv_shutdown_t`).
 package final class NativeStreamRequest {
     fileprivate let callback: ((Int32) -> Void)?
@@ -161,11 +198,9 @@ package class NativeStream: NativeHandle {
     @exclusivity(unchecked)
     private var shutdownRequest: NativeStreamRequest?
     @exclusivity(unchecked)
-    private var writeQueue: [NativeWriteRequest] = []
+    private var writeQueue = WriteRequestList()
     @exclusivity(unchecked)
-    private var writeQueueHead = 0
-    @exclusivity(unchecked)
-    private var writeCompleted: [NativeWriteRequest] = []
+    private var writeCompleted = WriteRequestList()
     /// Bytes queued and not yet written (`write_queue_size`).
     @exclusivity(unchecked)
     package private(set) var writeQueueSize = 0
@@ -190,9 +225,19 @@ package class NativeStream: NativeHandle {
     override init(loop: NativeEventLoop, kind: NativeHandleKind) {
         loop.reserveSpareDescriptor()
         super.init(loop: loop, kind: kind)
-        watcher = IOWatcher(fd: -1) { [unowned(unsafe) self] events in
-            if self.isServer { self.serverIO(events) } else { self.streamIO(events) }
-        }
+        watcher = IOWatcher(fd: -1, stream: self)
+    }
+
+    deinit {
+        // Normally empty (a close completes every request).
+        writeQueue.removeAll()
+        writeCompleted.removeAll()
+    }
+
+    /// The watcher's events (`uv__stream_io`, or `uv__server_io` for a
+    /// listening stream).
+    final func io(_ events: UInt32) {
+        if isServer { serverIO(events) } else { streamIO(events) }
     }
 
     /// The descriptor, or -1.
@@ -376,7 +421,7 @@ package class NativeStream: NativeHandle {
 
     // MARK: Writing
 
-    private var writeQueueIsEmpty: Bool { writeQueueHead == writeQueue.count }
+    private var writeQueueIsEmpty: Bool { writeQueue.isEmpty }
 
     /// `uv_write`: with an empty queue and no pending connect the write is
     /// tried at once; the callback always waits for the pending phase.
@@ -447,8 +492,7 @@ package class NativeStream: NativeHandle {
     /// Writes the head request; completes at most one request per call.
     private func write() {
         guard watcher.fd >= 0 else { return }
-        while !writeQueueIsEmpty {
-            let request = writeQueue[writeQueueHead]
+        while let request = writeQueue.head {
             do throws(NativeError) {
                 var sendFD: Int32 = -1
                 if let h = request.sendHandle {
@@ -478,37 +522,25 @@ package class NativeStream: NativeHandle {
 
     private func finish(_ request: NativeWriteRequest) {
         // Only the head request is ever finished.
-        writeQueueHead += 1
-        if writeQueueIsEmpty {
-            writeQueue.clearKeepingCapacity()
-            writeQueueHead = 0
-        }
+        _ = writeQueue.removeFirst()
         writeCompleted.append(request)
         loop.feed(watcher)
     }
 
     private func flushWriteQueue(_ error: Int32) {
-        while !writeQueueIsEmpty {
-            let request = writeQueue[writeQueueHead]
-            writeQueueHead += 1
+        while let request = writeQueue.removeFirst() {
             request.error = error
             writeCompleted.append(request)
         }
-        writeQueue.clearKeepingCapacity()
-        writeQueueHead = 0
     }
 
     private func writeCallbacks() {
         if writeCompleted.isEmpty { return }
-        // Moved out, not copied: clearing a shared array would allocate.
-        var batch: [NativeWriteRequest] = []
+        // The batch is taken whole: requests completed by its callbacks wait
+        // for the next pass, as in libuv.
+        var batch = WriteRequestList()
         swap(&batch, &writeCompleted)
-        defer {
-            // The batch's storage comes back for the next one.
-            batch.clearKeepingCapacity()
-            if writeCompleted.isEmpty { writeCompleted = batch }
-        }
-        for request in batch {
+        while let request = batch.removeFirst() {
             loop.activeRequests -= 1
             // A failed request's bytes leave the queue size only now, as in
             // libuv: until then a non-zero size tells the user to stop.

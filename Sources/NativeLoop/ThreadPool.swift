@@ -7,14 +7,20 @@ import CNativeSystem
 /// (`uv_work_t`). While it is queued it can be cancelled; then its work never
 /// runs and `done` gets `ECANCELED`.
 package final class NativeWork: @unchecked Sendable {
-    fileprivate enum State { case queued, running, finished, cancelled }
+    /// A request that has run stays `running`: `cancel` refuses it either way.
+    fileprivate enum State { case queued, running, cancelled }
 
     let loop: NativeEventLoop
     /// Read by the pool thread only.
     private let work: @Sendable () -> Void
     @exclusivity(unchecked)
     private var done: ((Int32) -> Void)?
-    /// Guarded by the pool's lock.
+    /// Written under the pool's lock (by a worker that takes the request,
+    /// or by `cancel`). Once the request has been posted for completion it
+    /// no longer changes, and the loop thread reads it without the pool's
+    /// lock: a worker's write came before its post, which the loop
+    /// thread's `runCompletions` sees through the completion lock, and
+    /// `cancel` runs on the loop thread itself.
     @exclusivity(unchecked)
     fileprivate var state = State.queued
     /// Loop thread only: whether `done` has run.
@@ -48,7 +54,8 @@ package final class NativeWork: @unchecked Sendable {
     /// Called on the loop thread in the poll phase.
     fileprivate func complete() {
         completed = true
-        let status: Int32 = NativeThreadPool.shared.wasCancelled(self) ? NativeError.cancelled.code : 0
+        // No pool lock (libuv's uv__work_done takes none either): see `state`.
+        let status: Int32 = state == .cancelled ? NativeError.cancelled.code : 0
         loop.activeRequests -= 1
         let callback = done
         done = nil
@@ -126,6 +133,10 @@ final class NativeThreadPool: @unchecked Sendable {
     private var head = 0
     @exclusivity(unchecked)
     private var started = false
+    /// Workers waiting on the condition (libuv's `idle_threads`): with none,
+    /// a new request needs no signal, a busy worker takes it next.
+    @exclusivity(unchecked)
+    private var idleThreads = 0
     let threadCount: Int
 
     private init() {
@@ -172,7 +183,7 @@ final class NativeThreadPool: @unchecked Sendable {
         } else {
             queue.append(.work(request))
         }
-        lock.signal()
+        if idleThreads > 0 { lock.signal() }
         lock.unlock()
     }
 
@@ -195,10 +206,6 @@ final class NativeThreadPool: @unchecked Sendable {
         }
     }
 
-    func wasCancelled(_ request: NativeWork) -> Bool {
-        lock.withLock { request.state == .cancelled }
-    }
-
     /// Whether only the slow I/O marker waits and slow I/O is at its
     /// threshold: then a worker waits, as in libuv.
     private var onlyBlockedSlowIO: Bool {
@@ -209,7 +216,11 @@ final class NativeThreadPool: @unchecked Sendable {
     private func workerLoop() {
         lock.lock()
         while true {
-            while head == queue.count || onlyBlockedSlowIO { lock.wait() }
+            while head == queue.count || onlyBlockedSlowIO {
+                idleThreads += 1
+                lock.wait()
+                idleThreads -= 1
+            }
             let entry = queue[head]
             head += 1
             if head == queue.count {
@@ -241,15 +252,12 @@ final class NativeThreadPool: @unchecked Sendable {
                 if !slowQueue.isEmpty {
                     markerQueued = true
                     queue.append(.slowIOMarker)
-                    lock.signal()
+                    if idleThreads > 0 { lock.signal() }
                 }
             }
             request.state = .running
             lock.unlock()
             request.runWork()
-            lock.lock()
-            request.state = .finished
-            lock.unlock()
             request.loop.post(request)
             lock.lock()
             if isSlow { slowRunning -= 1 }

@@ -69,7 +69,6 @@ extension UVStream {
     func submitHeldWrites() throws(UVError) {
         guard let batch = writeBatch, !batch.isEmpty else { return }
         let (buffers, callbacks) = batch.take()
-        let write: WriteBuffers = buffers.count == 1 ? .one(buffers[0]) : .many(buffers)
-        try submitWriteNow(write, nil, batchCallbacks: callbacks)
+        try submitWriteNow(WriteBuffers(buffers), nil, batchCallbacks: callbacks)
     }
 }

@@ -125,7 +125,7 @@ public class UVStream: Handle, NativeStreamReader {
     public final func write(vectored buffers: [[UInt8]], _ callback: ((UVError?) -> Void)? = nil) throws(UVError) {
         // libuv asserts on a write of no buffers.
         if buffers.isEmpty { throw UVError.invalidArgument.with(context: "write: no buffers") }
-        try submitWrite(buffers.count == 1 ? .one(OwnedBuffer(buffers[0])) : .many(buffers.map { OwnedBuffer($0) }), callback)
+        try submitWrite(WriteBuffers(buffers.map { OwnedBuffer($0) }), callback)
     }
 
     /// Writes as much of `bytes` as the kernel takes now, without queueing:

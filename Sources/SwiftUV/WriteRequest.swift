@@ -7,6 +7,11 @@ enum WriteBuffers {
     case one(OwnedBuffer)
     case many([OwnedBuffer])
 
+    /// `buffers` (at least one): inline when there is just one.
+    init(_ buffers: [OwnedBuffer]) {
+        self = buffers.count == 1 ? .one(buffers[0]) : .many(buffers)
+    }
+
     var count: Int {
         switch self {
         case .one: return 1
@@ -153,14 +158,10 @@ extension UVStream {
             if let handle, case .native(let n) = handle.core { nativeHandle = n }
             do {
                 // The engine's request carries the state: one allocation.
-                let request: NativeWriteRequestWith<WriteState>
-                switch buffers {
-                case .one(let buffer):
-                    request = NativeWriteRequestWith(first: buffer.rawBuffer, rest: [], sending: nativeHandle, state: state) { $0.finish($1) }
-                case .many(let list):
-                    request = NativeWriteRequestWith(first: list[0].rawBuffer, rest: list.dropFirst().map(\.rawBuffer),
-                                                     sending: nativeHandle, state: state) { $0.finish($1) }
-                }
+                var rest: [UnsafeRawBufferPointer] = []
+                if case .many(let list) = buffers { rest = list.dropFirst().map(\.rawBuffer) }
+                let request = NativeWriteRequestWith(first: buffers[0].rawBuffer, rest: rest, sending: nativeHandle,
+                                                     state: state) { $0.finish($1) }
                 try unsafeDowncast(h, to: NativeStream.self).write(request)
             } catch {
                 buffers.release()
